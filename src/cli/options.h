@@ -1,0 +1,61 @@
+#pragma once
+
+// What the command line asked for, as plain values. Filled by cli::parse, read by cmd/.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "net/resolver.h"
+#include "net/transform.h"
+
+namespace sockecho::cli {
+
+inline constexpr std::uint16_t k_default_port = 48763;
+
+struct TransportOptions {
+  net::SockType type = net::SockType::stream;
+  net::Family family = net::Family::any;
+};
+
+enum class Verbosity { quiet, normal, verbose };
+
+struct ServeOptions {
+  TransportOptions transport;
+  std::string bind;  // empty: the wildcard (dual-stack unless -4/-6)
+  std::uint16_t port = k_default_port;
+  int backlog = 128;
+  net::Mode mode = net::Mode::upper;
+  std::string exit_word = "exit";
+  std::string shutdown_word;
+  std::size_t max_clients = 0;
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  bool once = false;
+  bool reuseport = false;
+  Verbosity verbosity = Verbosity::normal;
+  bool json = false;
+};
+
+struct SendOptions {
+  TransportOptions transport;
+  std::string host;
+  std::uint16_t port = k_default_port;
+  std::optional<std::string> words;  // WORDs joined by spaces plus "\n", instead of stdin
+  std::optional<std::chrono::milliseconds> timeout;  // unset: the default for the socket type
+  std::chrono::milliseconds connect_timeout{10'000};
+  unsigned retries = 0;
+  std::string exit_word = "exit";
+  bool verbose = false;
+};
+
+struct HelpRequest {
+  std::string text;
+};
+
+using Command = std::variant<HelpRequest, ServeOptions, SendOptions>;
+
+}  // namespace sockecho::cli

@@ -1,0 +1,356 @@
+// The only file that knows cxxopts. cxxopts has no subcommands, so argv is split at the
+// subcommand name and each subcommand gets its own cxxopts::Options; the same tables
+// produce --help. Every value is taken as a string and checked here, so every message is
+// ours, in ASCII, in the form "<what>: <why>".
+
+#include "cli/parse.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <functional>
+
+#include <cxxopts.hpp>
+#include <fmt/format.h>
+
+#include "cli/duration.h"
+#include "net/endpoint.h"
+
+#ifndef SOCKECHO_VERSION
+#define SOCKECHO_VERSION "0"
+#endif
+
+namespace sockecho::cli {
+namespace {
+
+using Result = cxxopts::ParseResult;
+
+struct Subcommand {
+  std::string_view name;
+  std::string_view summary;
+  std::function<cxxopts::Options()> options;
+  std::function<Command(const Result&)> build;
+};
+
+void add_transport(cxxopts::Options& o) {
+  o.add_options("Transport")
+      ("tcp", "stream socket (the default)")
+      ("udp", "datagram socket")
+      ("4", "IPv4 only")
+      ("6", "IPv6 only")
+      ("p,port", "port (default 48763); a port in the address wins",
+       cxxopts::value<std::string>(), "N")
+      ("h,help", "show this help");
+}
+
+cxxopts::Options serve_options() {
+  cxxopts::Options o("sockecho serve", "Run the uppercase echo service.");
+  o.custom_help("[options]").positional_help("[[ADDR:]PORT]");
+  add_transport(o);
+  o.add_options("Service")
+      ("b,bind", "address to listen on (default: dual-stack ::, else 0.0.0.0)",
+       cxxopts::value<std::string>(), "ADDR")
+      ("backlog", "listen(2) backlog (default 128)", cxxopts::value<std::string>(), "N")
+      ("mode", "upper (default), echo, lower or discard", cxxopts::value<std::string>(), "MODE")
+      ("exit-word", "a line that closes the client's connection (default exit; '' disables)",
+       cxxopts::value<std::string>(), "WORD")
+      ("shutdown-word", "a line that stops the server (default: none)",
+       cxxopts::value<std::string>(), "WORD")
+      ("max-clients", "serve at most N clients at once; close the rest (default 0: no cap)",
+       cxxopts::value<std::string>(), "N")
+      ("idle-timeout", "close clients silent this long (default: never)",
+       cxxopts::value<std::string>(), "DUR")
+      ("once", "serve one client or one datagram, then exit")
+      ("reuseport", "set SO_REUSEPORT (share the port with other servers)");
+  o.add_options("Output")
+      ("v,verbose", "also print every message")
+      ("q,quiet", "print only errors")
+      ("json", "print events as JSON lines");
+  o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"args"});
+  return o;
+}
+
+cxxopts::Options send_options() {
+  cxxopts::Options o("sockecho send", "Send stdin (or WORDs) and print the replies.");
+  o.custom_help("[options] TARGET").positional_help("[WORD...]");
+  add_transport(o);
+  o.add_options("Client")
+      ("w,timeout",
+       "stream: give up after this much silence once input ended (default 10s); "
+       "datagram: wait this long for each reply (default 1s)",
+       cxxopts::value<std::string>(), "DUR")
+      ("connect-timeout", "give up connecting after DUR (default 10s)",
+       cxxopts::value<std::string>(), "DUR")
+      ("retries", "datagram: send each datagram at most N+1 times (default 0)",
+       cxxopts::value<std::string>(), "N")
+      ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
+       cxxopts::value<std::string>(), "WORD")
+      ("v,verbose", "print connection details on stderr");
+  o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"args"});
+  return o;
+}
+
+std::string help_of(cxxopts::Options o, std::initializer_list<std::string> groups) {
+  return o.help(std::vector<std::string>(groups));
+}
+
+std::string dashed(const std::string& name) { return (name.size() == 1 ? "-" : "--") + name; }
+
+std::string string_of(const Result& r, const std::string& name) { return r[name].as<std::string>(); }
+
+// Runs fn and turns a net::ParseError into a usage error about subject.
+template <typename F>
+auto checked(const std::string& subject, F fn) {
+  try {
+    return fn();
+  } catch (const net::ParseError& e) {
+    throw UsageError(subject, e.what());
+  }
+}
+
+unsigned long long number(const Result& r, const std::string& name, unsigned long long lo,
+                          unsigned long long hi) {
+  std::string text = string_of(r, name);
+  unsigned long long v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
+    throw UsageError(dashed(name), fmt::format("'{}' is not a whole number", text));
+  if (v < lo || v > hi)
+    throw UsageError(dashed(name), fmt::format("{} is out of range ({}-{})", text, lo, hi));
+  return v;
+}
+
+std::chrono::milliseconds duration(const Result& r, const std::string& name) {
+  std::string text = string_of(r, name);
+  return checked(dashed(name), [&] { return parse_duration(text); });
+}
+
+TransportOptions transport(const Result& r) {
+  if (r.count("tcp") && r.count("udp")) throw UsageError("--tcp/--udp", "pick one");
+  if (r.count("4") && r.count("6")) throw UsageError("-4/-6", "pick one");
+  TransportOptions t;
+  if (r.count("udp")) t.type = net::SockType::datagram;
+  if (r.count("4")) t.family = net::Family::v4;
+  if (r.count("6")) t.family = net::Family::v6;
+  return t;
+}
+
+std::vector<std::string> positionals(const Result& r) {
+  return r.count("args") ? r["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Command build_serve(const Result& r) {
+  ServeOptions o;
+  o.transport = transport(r);
+  if (r.count("port")) {
+    std::string p = string_of(r, "port");
+    o.port = checked("--port '" + p + "'", [&] { return net::parse_port(p); });
+  }
+  if (r.count("bind")) o.bind = string_of(r, "bind");
+  std::vector<std::string> args = positionals(r);
+  if (args.size() > 1) throw UsageError(args[1], "unexpected argument (serve takes [[ADDR:]PORT])");
+  if (args.size() == 1) {
+    const std::string& a = args[0];
+    if (all_digits(a)) {
+      o.port = checked("port '" + a + "'", [&] { return net::parse_port(a); });
+    } else {
+      net::HostPort hp = checked("address '" + a + "'", [&] { return net::parse_host_port(a); });
+      if (r.count("bind") && hp.host != o.bind)
+        throw UsageError(a, "conflicts with --bind " + o.bind);
+      o.bind = hp.host;
+      if (hp.port) o.port = *hp.port;
+    }
+  }
+  if (r.count("backlog")) o.backlog = static_cast<int>(number(r, "backlog", 1, 1 << 20));
+  if (r.count("mode")) {
+    std::string m = string_of(r, "mode");
+    auto mode = net::parse_mode(m);
+    if (!mode) throw UsageError("--mode '" + m + "'", "unknown mode (upper, echo, lower, discard)");
+    o.mode = *mode;
+  }
+  if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
+  if (r.count("shutdown-word")) {
+    o.shutdown_word = string_of(r, "shutdown-word");
+    if (o.shutdown_word.empty()) throw UsageError("--shutdown-word", "must not be empty");
+    if (o.shutdown_word == o.exit_word)
+      throw UsageError("--shutdown-word", "must differ from the exit word");
+  }
+  if (r.count("max-clients")) o.max_clients = number(r, "max-clients", 0, 1'000'000'000);
+  if (r.count("idle-timeout")) {
+    o.idle_timeout = duration(r, "idle-timeout");
+    if (o.idle_timeout->count() == 0) throw UsageError("--idle-timeout", "must be more than 0");
+  }
+  o.once = r.count("once") > 0;
+  o.reuseport = r.count("reuseport") > 0;
+  if (r.count("verbose") && r.count("quiet")) throw UsageError("-v/-q", "pick one");
+  if (r.count("verbose")) o.verbosity = Verbosity::verbose;
+  if (r.count("quiet")) o.verbosity = Verbosity::quiet;
+  o.json = r.count("json") > 0;
+  return o;
+}
+
+Command build_send(const Result& r) {
+  SendOptions o;
+  o.transport = transport(r);
+  std::vector<std::string> args = positionals(r);
+  if (args.empty()) throw UsageError("TARGET", "missing (e.g. localhost:48763)");
+  const std::string& target = args[0];
+  if (all_digits(target))
+    throw UsageError("TARGET '" + target + "'", "a port alone; write localhost:" + target);
+  net::HostPort hp = checked("TARGET '" + target + "'", [&] { return net::parse_host_port(target); });
+  if (hp.host.empty()) throw UsageError("TARGET '" + target + "'", "missing host");
+  o.host = hp.host;
+  if (hp.port) {
+    if (*hp.port == 0) throw UsageError("TARGET '" + target + "'", "port 0 cannot be connected to");
+    o.port = *hp.port;
+  } else if (r.count("port")) {
+    std::string p = string_of(r, "port");
+    o.port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
+  }
+  if (r.count("port") && hp.port) {  // still validate what was given
+    std::string p = string_of(r, "port");
+    checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
+  }
+  if (args.size() > 1) {
+    std::string joined;
+    for (std::size_t i = 1; i < args.size(); ++i) joined += (i > 1 ? " " : "") + args[i];
+    o.words = joined + "\n";
+  }
+  if (r.count("timeout")) o.timeout = duration(r, "timeout");
+  if (r.count("connect-timeout")) {
+    o.connect_timeout = duration(r, "connect-timeout");
+    if (o.connect_timeout.count() == 0) throw UsageError("--connect-timeout", "must be more than 0");
+  }
+  if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
+  if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
+  o.verbose = r.count("verbose") > 0;
+  return o;
+}
+
+const std::array<Subcommand, 2>& subcommands() {
+  static const std::array<Subcommand, 2> table{{
+      {"serve", "run the uppercase echo service", serve_options, build_serve},
+      {"send", "send stdin or WORDs, print the replies", send_options, build_send},
+  }};
+  return table;
+}
+
+const Subcommand* find_subcommand(std::string_view name) {
+  for (const Subcommand& s : subcommands())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string help_for(const Subcommand& s) {
+  return help_of(s.options(), {"Transport", "Service", "Client", "Output"});
+}
+
+// cxxopts quotes names with U+2018/U+2019; take the name out and speak ASCII.
+std::string option_in(const std::string& message) {
+  std::size_t open = message.find("\xE2\x80\x98");
+  std::size_t close = message.find("\xE2\x80\x99");
+  if (open == std::string::npos || close == std::string::npos || close < open) return "option";
+  return message.substr(open + 3, close - open - 3);
+}
+
+std::string display_option(const std::string& name) {
+  return name.rfind('-', 0) == 0 ? name : dashed(name);
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string suggest_subcommand(std::string_view typed) {
+  std::string best;
+  std::size_t best_distance = 3;  // more than two edits away is not a typo
+  for (const Subcommand& s : subcommands()) {
+    std::size_t d = edit_distance(typed, s.name);
+    if (d < best_distance || (typed.size() >= 2 && s.name.substr(0, typed.size()) == typed && d < 4)) {
+      best_distance = std::min(d, best_distance);
+      best = s.name;
+    }
+  }
+  return best;
+}
+
+std::string main_help() {
+  std::string out =
+      "Usage: sockecho SUBCOMMAND [options]\n"
+      "       sockecho --help | --version | help SUBCOMMAND\n\n"
+      "An uppercase echo service and its client, over TCP or UDP, IPv4 or IPv6.\n\n"
+      "Subcommands:\n";
+  for (const Subcommand& s : subcommands()) out += fmt::format("  {:<8}{}\n", s.name, s.summary);
+  out += "\nRun 'sockecho SUBCOMMAND --help' for its options; see sockecho(1).\n";
+  return out;
+}
+
+Command parse(int argc, const char* const* argv) {
+  if (argc < 2) throw UsageError("missing subcommand", "try 'sockecho --help'");
+  std::string_view first = argv[1];
+  if (first == "-h" || first == "--help") return HelpRequest{main_help()};
+  if (first == "-V" || first == "--version")
+    return HelpRequest{fmt::format("sockecho {}\n", SOCKECHO_VERSION)};
+  if (first == "help") {
+    if (argc < 3) return HelpRequest{main_help()};
+    const Subcommand* s = find_subcommand(argv[2]);
+    if (!s) throw UsageError(argv[2], "unknown subcommand; try 'sockecho --help'");
+    return HelpRequest{help_for(*s)};
+  }
+  if (!first.empty() && first.front() == '-')
+    throw UsageError(std::string(first), "unknown option; options go after the subcommand");
+  const Subcommand* sub = find_subcommand(first);
+  if (!sub) {
+    std::string near = suggest_subcommand(first);
+    throw UsageError(std::string(first),
+                     near.empty() ? "unknown subcommand; try 'sockecho --help'"
+                                  : "unknown subcommand; did you mean '" + near + "'?");
+  }
+  cxxopts::Options options = sub->options();
+  std::vector<const char*> sub_argv(argv + 1, argv + argc);
+  Result result;
+  try {
+    result = options.parse(static_cast<int>(sub_argv.size()), sub_argv.data());
+  } catch (const cxxopts::exceptions::no_such_option& e) {
+    throw UsageError(display_option(option_in(e.what())),
+                     fmt::format("unknown option; see 'sockecho {} --help'", sub->name));
+  } catch (const cxxopts::exceptions::missing_argument& e) {
+    throw UsageError(display_option(option_in(e.what())), "needs a value");
+  } catch (const cxxopts::exceptions::option_requires_argument& e) {
+    throw UsageError(display_option(option_in(e.what())), "needs a value");
+  } catch (const cxxopts::exceptions::gratuitous_argument_for_option& e) {
+    throw UsageError(display_option(option_in(e.what())), "takes no value");
+  } catch (const cxxopts::exceptions::invalid_option_syntax& e) {
+    throw UsageError(option_in(e.what()), "not an option this subcommand knows");
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::string msg = e.what();
+    for (const char* q : {"\xE2\x80\x98", "\xE2\x80\x99"})
+      for (std::size_t at; (at = msg.find(q)) != std::string::npos;) msg.replace(at, 3, "'");
+    throw UsageError(std::string(sub->name), msg);
+  }
+  if (result.count("help")) return HelpRequest{help_for(*sub)};
+  if (!result.unmatched().empty())
+    throw UsageError(result.unmatched().front(), "unexpected argument");
+  return sub->build(result);
+}
+
+}  // namespace sockecho::cli

@@ -1,0 +1,211 @@
+#include "cmd/send.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "net/connector.h"
+#include "net/datagram_client.h"
+#include "net/relay.h"
+#include "net/resolver.h"
+#include "net/service.h"
+#include "net/socket.h"
+#include "net/sys.h"
+#include "report/reporter.h"
+
+namespace sockecho::cmd {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto k_stream_drain_default = 10s;
+constexpr auto k_datagram_reply_default = 1s;
+constexpr std::string_view k_prompt = "sockecho> ";
+
+void prompt() { net::write_all(STDERR_FILENO, k_prompt); }
+
+std::optional<report::TcpInfo> tcp_report(int fd) {
+  auto s = net::tcp_stats(fd);
+  if (!s) return std::nullopt;
+  return report::TcpInfo{s->rtt_us / 1000.0, s->rttvar_us / 1000.0, s->retransmits, s->cwnd};
+}
+
+// -v: the connection as netstat would show it, on stderr, so stdout stays the replies.
+class Diagnostics {
+ public:
+  Diagnostics(bool on, std::string proto)
+      : m_reporter(stderr, report::Format::netstat,
+                   on ? report::Verbosity::verbose : report::Verbosity::quiet),
+        m_on(on),
+        m_proto(std::move(proto)),
+        m_started(std::chrono::steady_clock::now()) {}
+
+  void established(int fd, const net::Address& peer) {
+    if (!m_on) return;
+    m_local = net::Address::local_of(fd);
+    m_peer = peer.to_string();
+    m_reporter.emit(report::Established{socket(fd), m_proto == "tcp" ? tcp_report(fd) : std::nullopt});
+  }
+
+  void closed(int fd, std::uint64_t sent, std::uint64_t received, const char* reason) {
+    if (!m_on) return;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+    m_reporter.emit(report::Closed{socket(fd), received, sent, seconds, reason,
+                                   m_proto == "tcp" ? tcp_report(fd) : std::nullopt});
+  }
+
+ private:
+  report::Socket socket(int fd) const { return net::describe_socket(m_proto, fd, m_local, m_peer); }
+
+  report::Reporter m_reporter;
+  bool m_on;
+  std::string m_proto;
+  net::Address m_local;
+  std::string m_peer;
+  std::chrono::steady_clock::time_point m_started;
+};
+
+[[noreturn]] void network_failure(int error, std::string_view what, const net::Address& peer) {
+  net::throw_error(error, fmt::format("{} {}", what, peer));
+}
+
+ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
+  net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
+  if (!c.fd) network_failure(c.error, "connect to", c.address);
+  Diagnostics diag(o.verbose, "tcp");
+  diag.established(c.fd.get(), c.address);
+
+  const bool interactive = !o.words && ::isatty(STDIN_FILENO);
+  net::RelayOptions ro;
+  ro.drain_timeout = o.timeout.value_or(k_stream_drain_default);
+  if (interactive) {
+    ro.input_exit_word = o.exit_word;
+    ro.on_reply_line = prompt;
+    prompt();
+  }
+  net::RelayResult r = net::relay(o.words ? -1 : STDIN_FILENO, o.words.value_or(""),
+                                  c.fd.get(), STDOUT_FILENO, ro);
+  diag.closed(c.fd.get(), r.sent, r.received,
+              r.end == net::RelayEnd::drain_timeout ? "timeout" : r.end == net::RelayEnd::failed ? "error" : "eof");
+  if (r.end == net::RelayEnd::failed) {
+    if (std::string_view(r.failed) == "write output") net::throw_error(r.error, "write to stdout");
+    if (std::string_view(r.failed) == "read input") net::throw_error(r.error, "read from stdin");
+    network_failure(r.error, std::string_view(r.failed) == "send" ? "send to" : "receive from", c.address);
+  }
+  return ExitStatus::ok;
+}
+
+// Reads stdin a line at a time (the last line may lack its newline). Blocking reads:
+// stdin is the only thing a datagram client waits on between exchanges.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : m_fd(fd) {}
+  std::optional<std::string> next() {
+    for (;;) {
+      std::size_t nl = m_buffer.find('\n', m_scanned);
+      if (nl != std::string::npos) {
+        std::string line = m_buffer.substr(0, nl);
+        m_buffer.erase(0, nl + 1);
+        m_scanned = 0;
+        return line;
+      }
+      m_scanned = m_buffer.size();
+      if (m_eof) {
+        if (m_buffer.empty()) return std::nullopt;
+        std::string line = std::move(m_buffer);
+        m_buffer.clear();
+        m_scanned = 0;
+        return line;
+      }
+      char chunk[65536];
+      net::IoResult r = net::read_some(m_fd, chunk);
+      if (r.status == net::IoStatus::error) net::throw_error(r.error, "read from stdin");
+      if (r.status == net::IoStatus::eof) m_eof = true;
+      else m_buffer.append(chunk, r.bytes);
+    }
+  }
+
+ private:
+  int m_fd;
+  std::string m_buffer;
+  std::size_t m_scanned = 0;
+  bool m_eof = false;
+};
+
+ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
+  const auto timeout = o.timeout.value_or(k_datagram_reply_default);
+  const bool interactive = !o.words && ::isatty(STDIN_FILENO);
+  std::size_t next_address = 0;
+  net::ConnectResult c;
+  auto connect_next = [&] {
+    c = net::connect_any(std::span(addresses).subspan(next_address, 1), net::SockType::datagram,
+                         o.connect_timeout);
+    if (!c.fd) network_failure(c.error, "connect to", c.address);
+    ++next_address;
+  };
+  connect_next();
+  Diagnostics diag(o.verbose, "udp");
+  diag.established(c.fd.get(), c.address);
+
+  std::string words_input = o.words.value_or("");
+  std::size_t words_at = 0;
+  LineReader reader(STDIN_FILENO);
+  auto next_line = [&]() -> std::optional<std::string> {
+    if (!o.words) return reader.next();
+    if (words_at >= words_input.size()) return std::nullopt;
+    std::size_t nl = words_input.find('\n', words_at);
+    std::string line = words_input.substr(words_at, nl - words_at);
+    words_at = nl + 1;
+    return line;
+  };
+
+  std::uint64_t sent = 0, received = 0;
+  bool answered_once = false;
+  for (;;) {
+    if (interactive) prompt();
+    std::optional<std::string> line = next_line();
+    if (!line) break;
+    if (interactive && net::is_word(*line, o.exit_word)) {
+      // The server answers the exit word with silence: send it and go, as the tutorial does.
+      net::send_some(c.fd.get(), *line);
+      break;
+    }
+    net::Exchange x = net::exchange(c.fd.get(), *line, timeout, o.retries);
+    // Nothing ever answered and this address refused: the name may have more addresses
+    // (localhost is ::1 and 127.0.0.1); try the next before calling it a failure.
+    while (x.status == net::ExchangeStatus::refused && !answered_once &&
+           next_address < addresses.size()) {
+      connect_next();
+      x = net::exchange(c.fd.get(), *line, timeout, o.retries);
+    }
+    if (x.status == net::ExchangeStatus::timeout) {
+      diag.closed(c.fd.get(), sent, received, "timeout");
+      net::throw_error(ETIMEDOUT, fmt::format("no reply from {} within {}ms", c.address, timeout.count()));
+    }
+    if (x.status != net::ExchangeStatus::reply) {
+      diag.closed(c.fd.get(), sent, received, "error");
+      network_failure(x.error, "send to", c.address);
+    }
+    answered_once = true;
+    sent += line->size();
+    received += x.reply.size();
+    if (x.reply.empty() || x.reply.back() != '\n') x.reply += '\n';
+    net::IoResult w = net::write_all(STDOUT_FILENO, x.reply);
+    if (!w.ok()) net::throw_error(w.error, "write to stdout");
+  }
+  diag.closed(c.fd.get(), sent, received, "eof");
+  return ExitStatus::ok;
+}
+
+}  // namespace
+
+ExitStatus run_send(const cli::SendOptions& o) {
+  std::vector<net::Address> addresses = net::resolve(o.host, o.port, o.transport.family, o.transport.type);
+  if (o.transport.type == net::SockType::stream) return send_stream(o, addresses);
+  return send_datagram(o, addresses);
+}
+
+}  // namespace sockecho::cmd

@@ -1,0 +1,97 @@
+#include "net/datagram_service.h"
+
+#include <sys/socket.h>
+
+#include "net/sys.h"
+
+namespace sockecho::net {
+namespace {
+
+// Larger than any UDP payload (65,507 bytes over IPv4), so MSG_TRUNC means the
+// datagram really was cut, which only a huge Unix datagram can be.
+constexpr std::size_t k_datagram_buffer = 65536 + 1;
+constexpr int k_datagrams_per_wakeup = 64;
+
+}  // namespace
+
+DatagramService::DatagramService(EventLoop& loop, Fd socket, ServiceOptions options,
+                                 EventSink sink)
+    : m_loop(loop),
+      m_socket(std::move(socket)),
+      m_options(std::move(options)),
+      m_sink(std::move(sink)),
+      m_local(Address::local_of(m_socket.get())),
+      m_buffer(k_datagram_buffer),
+      m_started(loop.now()) {}
+
+void DatagramService::start() {
+  if (m_options.report_connections)
+    emit(report::Listen{describe_socket(m_options.proto, m_socket.get(), m_local,
+                                        m_local.wildcard_peer())});
+  m_loop.add(m_socket.get(), EPOLLIN, this);
+}
+
+void DatagramService::shutdown() {
+  m_done = true;
+  m_loop.stop();
+}
+
+void DatagramService::on_events(std::uint32_t) {
+  for (int i = 0; i < k_datagrams_per_wakeup && !m_done; ++i) {
+    Address peer;
+    ssize_t n = retry_eintr([&] {
+      return ::recvfrom(m_socket.get(), m_buffer.data(), m_buffer.size(), MSG_TRUNC,
+                        peer.get_mutable(), peer.size_mutable());
+    });
+    if (n < 0) {
+      // ICMP errors from earlier replies surface here (ECONNREFUSED): not ours to act on.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) ++m_summary.errors;
+      return;
+    }
+    auto size = static_cast<std::size_t>(n);
+    bool truncated = size > m_buffer.size();
+    handle(std::span<char>(m_buffer.data(), std::min(size, m_buffer.size())), peer, truncated);
+  }
+}
+
+void DatagramService::handle(std::span<char> datagram, const Address& peer, bool truncated) {
+  ++m_summary.messages;
+  m_summary.rx += datagram.size();
+  if (truncated) ++m_summary.errors;  // a cut datagram is not answered: the reply would lie
+  std::string_view text(datagram.data(), datagram.size());
+  bool is_exit = is_word(text, m_options.exit_word);
+  bool is_shutdown = is_word(text, m_options.shutdown_word);
+  if (!truncated && !is_exit && !is_shutdown) {
+    std::string original;
+    if (m_options.report_messages) original.assign(text);
+    apply_mode(m_options.mode, datagram);
+    if (m_options.report_messages)
+      emit(report::Message{peer.to_string(), std::string(strip_padding(original)),
+                           m_options.mode == Mode::discard ? std::string()
+                                                           : std::string(strip_padding(text))});
+    if (m_options.mode != Mode::discard) {
+      ssize_t sent = retry_eintr([&] {
+        return ::sendto(m_socket.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL,
+                        peer.get(), peer.size());
+      });
+      // A full send buffer drops the reply, as the network may: UDP promises no more.
+      if (sent < 0) ++m_summary.errors;
+      else m_summary.tx += static_cast<std::size_t>(sent);
+    }
+  } else if (m_options.report_messages && !truncated) {
+    emit(report::Message{peer.to_string(), std::string(strip_padding(text)), ""});
+  }
+  if (is_shutdown || (m_options.once && !truncated)) {
+    m_done = true;
+    m_loop.stop();
+  }
+}
+
+report::Summary DatagramService::summary() const {
+  report::Summary s = m_summary;
+  s.clients = 0;
+  s.seconds = std::chrono::duration<double>(EventLoop::Clock::now() - m_started).count();
+  return s;
+}
+
+}  // namespace sockecho::net

@@ -1,0 +1,152 @@
+#include "net/event_loop.h"
+
+#include <sys/signalfd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "net/sys.h"
+
+namespace sockecho::net {
+
+class EventLoop::SignalHandler final : public EventLoop::Handler {
+ public:
+  explicit SignalHandler(EventLoop& loop) : m_loop(loop) {}
+  void on_events(std::uint32_t) override {
+    signalfd_siginfo info{};
+    while (read_some(m_loop.m_signal_fd.get(), {reinterpret_cast<char*>(&info), sizeof info}).ok())
+      m_loop.m_signal_fn(static_cast<int>(info.ssi_signo));
+  }
+
+ private:
+  EventLoop& m_loop;
+};
+
+EventLoop::EventLoop() : m_epoll(::epoll_create1(EPOLL_CLOEXEC)), m_events(256) {
+  if (!m_epoll) throw_errno("epoll_create1");
+}
+
+EventLoop::~EventLoop() {
+  if (m_signal_fd) ::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
+}
+
+void EventLoop::add(int fd, std::uint32_t events, Handler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return;
+  if (errno == EPERM) {
+    m_always_ready.push_back({fd, events, handler});
+    return;
+  }
+  throw_errno("epoll_ctl ADD");
+}
+
+void EventLoop::modify(int fd, std::uint32_t events, Handler* handler) {
+  for (AlwaysReady& a : m_always_ready) {
+    if (a.fd == fd) {
+      a.events = events;
+      a.handler = handler;
+      return;
+    }
+  }
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &ev) < 0) throw_errno("epoll_ctl MOD");
+}
+
+void EventLoop::remove(int fd) {
+  auto it = std::find_if(m_always_ready.begin(), m_always_ready.end(),
+                         [fd](const AlwaysReady& a) { return a.fd == fd; });
+  if (it != m_always_ready.end()) {
+    m_always_ready.erase(it);
+    return;
+  }
+  // Failure means the fd was never added or is already gone: nothing left to undo.
+  ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+EventLoop::TimerId EventLoop::add_timer(TimePoint when, std::function<void()> fn) {
+  TimerId id = m_next_timer++;
+  m_timers.emplace(std::make_pair(when, id), std::move(fn));
+  m_timer_index.emplace(id, when);
+  return id;
+}
+
+void EventLoop::cancel_timer(TimerId id) {
+  auto it = m_timer_index.find(id);
+  if (it == m_timer_index.end()) return;
+  m_timers.erase({it->second, id});
+  m_timer_index.erase(it);
+}
+
+void EventLoop::defer(std::function<void()> fn) { m_deferred.push_back(std::move(fn)); }
+
+void EventLoop::on_signals(std::initializer_list<int> signals, std::function<void(int)> fn) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : signals) sigaddset(&mask, s);
+  if (::sigprocmask(SIG_BLOCK, &mask, &m_old_mask) < 0) throw_errno("sigprocmask");
+  m_signal_fd.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!m_signal_fd) throw_errno("signalfd");
+  m_signal_fn = std::move(fn);
+  m_signal_handler = std::make_unique<SignalHandler>(*this);
+  add(m_signal_fd.get(), EPOLLIN, m_signal_handler.get());
+}
+
+int EventLoop::next_timeout_ms() const {
+  for (const AlwaysReady& a : m_always_ready)
+    if (a.events & (EPOLLIN | EPOLLOUT)) return 0;
+  if (m_timers.empty()) return -1;
+  auto wait = m_timers.begin()->first.first - Clock::now();
+  if (wait <= Clock::duration::zero()) return 0;
+  // Round up so a timer never fires a little early and spins.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return static_cast<int>(std::min<long long>(ms, 24 * 3600 * 1000));
+}
+
+void EventLoop::run_timers() {
+  while (!m_timers.empty() && m_timers.begin()->first.first <= m_now) {
+    auto node = m_timers.extract(m_timers.begin());
+    m_timer_index.erase(node.key().second);
+    node.mapped()();
+  }
+}
+
+void EventLoop::run_deferred() {
+  while (!m_deferred.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(m_deferred);
+    for (auto& fn : batch) fn();
+  }
+}
+
+void EventLoop::run() {
+  m_stopped = false;
+  while (!m_stopped) {
+    int n = ::epoll_wait(m_epoll.get(), m_events.data(), static_cast<int>(m_events.size()),
+                         next_timeout_ms());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("epoll_wait");
+    }
+    m_now = Clock::now();
+    for (int i = 0; i < n; ++i)
+      static_cast<Handler*>(m_events[static_cast<std::size_t>(i)].data.ptr)
+          ->on_events(m_events[static_cast<std::size_t>(i)].events);
+    if (!m_always_ready.empty()) {
+      std::vector<AlwaysReady> ready = m_always_ready;  // handlers may remove themselves
+      for (const AlwaysReady& a : ready) {
+        std::uint32_t ev = a.events & (EPOLLIN | EPOLLOUT);
+        if (ev != 0) a.handler->on_events(ev);
+      }
+    }
+    run_deferred();
+    m_now = Clock::now();
+    run_timers();
+    run_deferred();
+  }
+}
+
+}  // namespace sockecho::net

@@ -1,0 +1,183 @@
+#include "net/relay.h"
+
+#include <sys/socket.h>
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "net/sys.h"
+#include "net/transform.h"
+
+namespace sockecho::net {
+namespace {
+
+constexpr std::size_t k_chunk = 64 * 1024;
+
+class Relay {
+ public:
+  Relay(int in_fd, const std::string& preset, int sock_fd, int out_fd, const RelayOptions& o)
+      : m_in(in_fd), m_preset(preset), m_sock(sock_fd), m_out(out_fd), m_options(o),
+        m_to_sock(k_chunk), m_from_sock(k_chunk), m_input(*this), m_socket(*this) {}
+
+  RelayResult run() {
+    m_loop.add(m_sock, EPOLLIN, &m_socket);
+    if (m_in >= 0) {
+      m_loop.add(m_in, EPOLLIN, &m_input);
+    } else {
+      queue(m_preset);
+      m_input_done = true;
+      if (m_pending.empty()) half_close();
+    }
+    update_socket();
+    if (!m_stopped) m_loop.run();
+    return m_result;
+  }
+
+ private:
+  struct InputHandler final : EventLoop::Handler {
+    explicit InputHandler(Relay& r) : relay(r) {}
+    void on_events(std::uint32_t) override { relay.read_input(); }
+    Relay& relay;
+  };
+  struct SocketHandler final : EventLoop::Handler {
+    explicit SocketHandler(Relay& r) : relay(r) {}
+    void on_events(std::uint32_t events) override { relay.socket_ready(events); }
+    Relay& relay;
+  };
+
+  void fail(const char* what, int error) {
+    m_result.end = RelayEnd::failed;
+    m_result.failed = what;
+    m_result.error = error;
+    stop();
+  }
+
+  void stop() {
+    m_stopped = true;
+    m_loop.stop();
+  }
+
+  // Keeps data to send; called only when nothing is pending.
+  void queue(std::string_view data) {
+    if (data.size() > m_to_sock.size()) m_to_sock.resize(data.size());
+    std::copy(data.begin(), data.end(), m_to_sock.begin());
+    m_pending = std::span<const char>(m_to_sock.data(), data.size());
+    send_pending();
+  }
+
+  void send_pending() {
+    while (!m_pending.empty()) {
+      IoResult r = send_some(m_sock, m_pending);
+      if (r.status == IoStatus::would_block) break;
+      if (r.status == IoStatus::error) return fail("send", r.error);
+      m_pending = m_pending.subspan(r.bytes);
+      m_result.sent += r.bytes;
+    }
+  }
+
+  void read_input() {
+    if (m_stopped || m_input_done || !m_pending.empty()) return;
+    IoResult r = read_some(m_in, m_to_sock);
+    if (r.status == IoStatus::would_block) return;
+    if (r.status == IoStatus::error) return fail("read input", r.error);
+    if (r.status == IoStatus::eof) {
+      end_input();
+      return;
+    }
+    std::string_view chunk(m_to_sock.data(), r.bytes);
+    m_pending = std::span<const char>(m_to_sock.data(), r.bytes);
+    send_pending();
+    if (m_stopped) return;
+    if (is_word(chunk, m_options.input_exit_word)) end_input();
+    else update_input();
+    update_socket();
+  }
+
+  void end_input() {
+    m_input_done = true;
+    m_loop.remove(m_in);
+    if (m_pending.empty()) half_close();
+    update_socket();
+  }
+
+  void half_close() {
+    ::shutdown(m_sock, SHUT_WR);
+    arm_drain_timer();
+  }
+
+  void arm_drain_timer() {
+    if (!m_options.drain_timeout) return;
+    if (m_timer != 0) m_loop.cancel_timer(m_timer);
+    m_timer = m_loop.add_timer(*m_options.drain_timeout, [this] {
+      m_timer = 0;
+      m_result.end = RelayEnd::drain_timeout;
+      stop();
+    });
+  }
+
+  void socket_ready(std::uint32_t events) {
+    if (m_stopped) return;
+    if (events & EPOLLOUT) {
+      send_pending();
+      if (m_stopped) return;
+      if (m_pending.empty() && m_input_done) half_close();
+      update_input();
+      update_socket();
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_socket();
+  }
+
+  void read_socket() {
+    IoResult r = recv_some(m_sock, m_from_sock);
+    if (r.status == IoStatus::would_block) return;
+    if (r.status == IoStatus::error) return fail("recv", r.error);
+    if (r.status == IoStatus::eof) {
+      m_result.end = RelayEnd::peer_closed;
+      stop();
+      return;
+    }
+    m_result.received += r.bytes;
+    IoResult w = write_all(m_out, std::span<const char>(m_from_sock.data(), r.bytes));
+    if (!w.ok()) return fail("write output", w.error);
+    if (m_options.on_reply_line && m_from_sock[r.bytes - 1] == '\n') m_options.on_reply_line();
+    if (m_input_done && m_pending.empty()) arm_drain_timer();  // silence counts from here
+  }
+
+  void update_input() {
+    if (m_input_done || m_in < 0) return;
+    m_loop.modify(m_in, m_pending.empty() ? std::uint32_t{EPOLLIN} : 0u, &m_input);
+  }
+
+  void update_socket() {
+    if (m_stopped) return;
+    m_loop.modify(m_sock, EPOLLIN | (m_pending.empty() ? 0u : std::uint32_t{EPOLLOUT}), &m_socket);
+  }
+
+  int m_in;
+  const std::string& m_preset;
+  int m_sock;
+  int m_out;
+  const RelayOptions& m_options;
+  EventLoop m_loop;
+  std::vector<char> m_to_sock;
+  std::vector<char> m_from_sock;
+  std::span<const char> m_pending;
+  InputHandler m_input;
+  SocketHandler m_socket;
+  bool m_input_done = false;
+  bool m_stopped = false;
+  EventLoop::TimerId m_timer = 0;
+  RelayResult m_result;
+};
+
+}  // namespace
+
+RelayResult relay(int in_fd, const std::string& preset_input, int sock_fd, int out_fd,
+                  const RelayOptions& options) {
+  Relay r(in_fd, preset_input, sock_fd, out_fd, options);
+  return r.run();
+}
+
+}  // namespace sockecho::net

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "net/address.h"
+
+namespace sockecho::net {
+
+enum class Family { any, v4, v6 };
+enum class SockType { stream, datagram };
+
+// getaddrinfo(3) errors (EAI_*) as an error category of their own.
+const std::error_category& gai_category();
+
+// Resolves host (a name or a numeric address) to every address getaddrinfo returns,
+// in its order, duplicates removed. passive=true with an empty host gives the wildcard.
+// Throws std::system_error (gai_category, or errno for EAI_SYSTEM) with the host as context.
+std::vector<Address> resolve(const std::string& host, std::uint16_t port, Family family,
+                             SockType type, bool passive = false);
+
+int socket_type(SockType type);  // SOCK_STREAM / SOCK_DGRAM
+
+}  // namespace sockecho::net

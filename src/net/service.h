@@ -1,0 +1,55 @@
+#pragma once
+
+// What the stream server and the datagram service share: their options, the sink their
+// events go to, and the buffer pool that keeps idle clients free of buffers.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/address.h"
+#include "net/transform.h"
+#include "report/event.h"
+
+namespace sockecho::net {
+
+struct ServiceOptions {
+  Mode mode = Mode::upper;
+  std::string exit_word = "exit";
+  std::string shutdown_word;  // empty: the network cannot stop the server
+  std::size_t max_clients = 0;  // 0: no cap
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  bool once = false;
+  bool report_connections = true;  // LISTEN/ESTABLISHED/CLOSED/REFUSED events
+  bool report_messages = false;    // one Message event per line (-v)
+  std::string proto = "tcp";       // the word events carry: tcp, udp, unix, unixdg
+};
+
+using EventSink = std::function<void(const report::Event&)>;
+
+// The netstat columns of a socket, with the kernel's queue sizes at this moment.
+report::Socket describe_socket(const std::string& proto, int fd, const Address& local,
+                               const std::string& remote);
+
+// Calls fn(line) for each line of data (a trailing piece without newline counts as one),
+// the way -v shows messages.
+void for_each_line(std::string_view data, const std::function<void(std::string_view)>& fn);
+
+// A small free list of fixed-size buffers: a client gets one only while it has unsent
+// replies, so idle connections cost no buffer memory.
+class BufferPool {
+ public:
+  explicit BufferPool(std::size_t buffer_size) : m_size(buffer_size) {}
+  std::vector<char> take();
+  void give(std::vector<char>&& buffer);
+  std::size_t buffer_size() const { return m_size; }
+
+ private:
+  std::size_t m_size;
+  std::vector<std::vector<char>> m_free;
+};
+
+}  // namespace sockecho::net

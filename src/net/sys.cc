@@ -1,0 +1,69 @@
+#include "net/sys.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace sockecho::net {
+namespace {
+
+IoResult to_result(ssize_t n, bool zero_is_eof) {
+  if (n > 0 || (n == 0 && !zero_is_eof)) return {IoStatus::ok, static_cast<std::size_t>(n), 0};
+  if (n == 0) return {IoStatus::eof, 0, 0};
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::would_block, 0, 0};
+  return {IoStatus::error, 0, errno};
+}
+
+}  // namespace
+
+IoResult read_some(int fd, std::span<char> buffer) {
+  return to_result(retry_eintr([&] { return ::read(fd, buffer.data(), buffer.size()); }),
+                   !buffer.empty());
+}
+
+IoResult recv_some(int fd, std::span<char> buffer) {
+  return to_result(retry_eintr([&] { return ::recv(fd, buffer.data(), buffer.size(), 0); }),
+                   !buffer.empty());
+}
+
+IoResult send_some(int fd, std::span<const char> data) {
+  return to_result(
+      retry_eintr([&] { return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL); }), false);
+}
+
+IoResult write_some(int fd, std::span<const char> data) {
+  return to_result(retry_eintr([&] { return ::write(fd, data.data(), data.size()); }), false);
+}
+
+IoResult write_all(int fd, std::span<const char> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    IoResult r = write_some(fd, data.subspan(done));
+    if (r.status == IoStatus::error) return r;
+    if (r.status == IoStatus::would_block) {
+      pollfd p{fd, POLLOUT, 0};
+      if (retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) return {IoStatus::error, done, errno};
+      continue;
+    }
+    done += r.bytes;
+  }
+  return {IoStatus::ok, done, 0};
+}
+
+void throw_error(int error, std::string_view what) {
+  throw fmt::system_error(error, "{}", what);
+}
+
+void throw_errno(std::string_view what) { throw_error(errno, what); }
+
+void set_nonblocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw_errno("fcntl F_GETFL");
+  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) throw_errno("fcntl F_SETFL");
+}
+
+}  // namespace sockecho::net

@@ -1,0 +1,48 @@
+#pragma once
+
+// The one place where syscalls meet errno: EINTR is retried here and nowhere else,
+// EAGAIN becomes a value, and every send carries MSG_NOSIGNAL.
+
+#include <cerrno>
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+namespace sockecho::net {
+
+enum class IoStatus { ok, would_block, eof, error };
+
+struct IoResult {
+  IoStatus status = IoStatus::ok;
+  std::size_t bytes = 0;  // valid when status == ok
+  int error = 0;          // errno, valid when status == error
+
+  bool ok() const { return status == IoStatus::ok; }
+};
+
+// Retries fn() while it fails with EINTR; returns its last result.
+template <typename F>
+auto retry_eintr(F fn) {
+  decltype(fn()) result;
+  do {
+    result = fn();
+  } while (result == -1 && errno == EINTR);
+  return result;
+}
+
+IoResult read_some(int fd, std::span<char> buffer);        // read(2); eof on 0 bytes
+IoResult recv_some(int fd, std::span<char> buffer);        // recv(2); eof on 0 bytes
+IoResult send_some(int fd, std::span<const char> data);    // send(2) with MSG_NOSIGNAL
+IoResult write_some(int fd, std::span<const char> data);   // write(2), for non-sockets
+
+// Writes everything, waiting with poll(2) when fd is non-blocking and full. May block:
+// meant for stdout/stderr, never for sockets on the event loop.
+IoResult write_all(int fd, std::span<const char> data);
+
+// Throws fmt::system_error(errno, what). For setup failures only, never for I/O outcomes.
+[[noreturn]] void throw_errno(std::string_view what);
+[[noreturn]] void throw_error(int error, std::string_view what);
+
+void set_nonblocking(int fd, bool on);
+
+}  // namespace sockecho::net

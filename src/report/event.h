@@ -1,0 +1,71 @@
+#pragma once
+
+// What the program reports about sockets, as plain values. net/ produces these, the
+// formatters turn them into text; neither side sees the other's types.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace sockecho::report {
+
+// Where netstat would say tcp/udp/unix; the same word is printed.
+struct Socket {
+  std::string proto;  // "tcp", "udp", "unix", "unixdg"
+  std::string local;  // "127.0.0.1:48763", "[::1]:48763", "/tmp/s"
+  std::string remote; // "127.0.0.1:51514", "0.0.0.0:*"
+  std::uint32_t recv_q = 0;
+  std::uint32_t send_q = 0;
+};
+
+struct TcpInfo {
+  double rtt_ms = 0;
+  double rttvar_ms = 0;
+  std::uint32_t retransmits = 0;
+  std::uint32_t cwnd = 0;
+};
+
+struct Listen {
+  Socket socket;
+};
+
+struct Established {
+  Socket socket;
+  std::optional<TcpInfo> tcp;
+};
+
+struct Closed {
+  Socket socket;
+  std::uint64_t rx = 0;
+  std::uint64_t tx = 0;
+  double seconds = 0;
+  std::string reason;  // "eof", "exit-word", "idle", "reset", "error", "shutdown", ...
+  std::optional<TcpInfo> tcp;
+};
+
+struct Refused {
+  Socket socket;
+  std::string reason;  // "max-clients", ...
+};
+
+// One message of a client, as the tutorial server prints it (-v only).
+struct Message {
+  std::string peer;
+  std::string data;   // without trailing "\r\n" and NUL padding
+  std::string reply;  // likewise; empty in discard mode
+};
+
+struct Summary {
+  std::uint64_t clients = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t rx = 0;
+  std::uint64_t tx = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t errors = 0;
+  double seconds = 0;
+};
+
+using Event = std::variant<Listen, Established, Closed, Refused, Message, Summary>;
+
+}  // namespace sockecho::report

@@ -1,0 +1,104 @@
+#include "report/json_format.h"
+
+#include <fmt/format.h>
+
+namespace sockecho::report {
+namespace {
+
+template <typename... T>
+struct Overloaded : T... {
+  using T::operator()...;
+};
+template <typename... T>
+Overloaded(T...) -> Overloaded<T...>;
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  if (n == 2 && c < 0xc2) return 0;  // overlong
+  return n;
+}
+
+std::string socket_fields(std::string_view event, const Socket& s, std::string_view state) {
+  return fmt::format(R"({{"event":"{}","proto":{},"local":{},"remote":{},"state":"{}","recv_q":{},"send_q":{})",
+                     event, json_string(s.proto), json_string(s.local), json_string(s.remote),
+                     state, s.recv_q, s.send_q);
+}
+
+std::string tcp_fields(const std::optional<TcpInfo>& t) {
+  if (!t) return "";
+  return fmt::format(R"(,"rtt_ms":{:.3f},"rttvar_ms":{:.3f},"retransmits":{},"cwnd":{})",
+                     t->rtt_ms, t->rttvar_ms, t->retransmits, t->cwnd);
+}
+
+}  // namespace
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  out.reserve(s.size() + 2);
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = utf8_length(s, i);
+    if (n == 0) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s.substr(i, n));
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+    i += n;
+  }
+  out += '"';
+  return out;
+}
+
+std::string format_json(const Event& event) {
+  return std::visit(
+      Overloaded{
+          [](const Listen& e) { return socket_fields("listen", e.socket, "LISTEN") + "}"; },
+          [](const Established& e) {
+            return socket_fields("established", e.socket, "ESTABLISHED") + tcp_fields(e.tcp) + "}";
+          },
+          [](const Closed& e) {
+            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{}{}}})",
+                               socket_fields("closed", e.socket, "CLOSED"), e.rx, e.tx,
+                               e.seconds, json_string(e.reason), tcp_fields(e.tcp));
+          },
+          [](const Refused& e) {
+            return fmt::format(R"({},"reason":{}}})", socket_fields("refused", e.socket, "REFUSED"),
+                               json_string(e.reason));
+          },
+          [](const Message& e) {
+            return fmt::format(R"({{"event":"message","remote":{},"data":{},"reply":{}}})",
+                               json_string(e.peer), json_string(e.data), json_string(e.reply));
+          },
+          [](const Summary& e) {
+            return fmt::format(
+                R"({{"event":"summary","clients":{},"refused":{},"rx":{},"tx":{},"messages":{},"errors":{},"duration_s":{:.6f}}})",
+                e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, e.seconds);
+          },
+      },
+      event);
+}
+
+}  // namespace sockecho::report

@@ -1,0 +1,74 @@
+#include "report/netstat_format.h"
+
+#include <fmt/format.h>
+
+namespace sockecho::report {
+namespace {
+
+template <typename... T>
+struct Overloaded : T... {
+  using T::operator()...;
+};
+template <typename... T>
+Overloaded(T...) -> Overloaded<T...>;
+
+// netstat's own widths; a longer address pushes the columns right, as netstat does.
+std::string columns(const Socket& s, std::string_view state) {
+  return fmt::format("{:<6}{:>6} {:>6} {:<19} {:<20} {}", s.proto, s.recv_q, s.send_q, s.local,
+                     s.remote, state);
+}
+
+std::string seconds(double s) { return fmt::format("{:.3g}s", s); }
+
+std::string tcp_extras(const std::optional<TcpInfo>& t) {
+  if (!t) return "";
+  return fmt::format(" rtt={:.3f}/{:.3f}ms retrans={} cwnd={}", t->rtt_ms, t->rttvar_ms,
+                     t->retransmits, t->cwnd);
+}
+
+}  // namespace
+
+std::string printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f)
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", u);
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string format_netstat(const Event& event) {
+  return std::visit(
+      Overloaded{
+          [](const Listen& e) { return columns(e.socket, "LISTEN"); },
+          [](const Established& e) {
+            std::string line = columns(e.socket, "ESTABLISHED");
+            std::string extras = tcp_extras(e.tcp);
+            return extras.empty() ? line : line + " " + extras;
+          },
+          [](const Closed& e) {
+            return fmt::format("{}  rx={} tx={} time={}{}{}", columns(e.socket, "CLOSED"), e.rx,
+                               e.tx, seconds(e.seconds),
+                               e.reason.empty() ? "" : " reason=" + e.reason, tcp_extras(e.tcp));
+          },
+          [](const Refused& e) {
+            return fmt::format("{}  reason={}", columns(e.socket, "REFUSED"), e.reason);
+          },
+          [](const Message& e) {
+            return fmt::format("get message from [{}]: {} -> {}", e.peer, printable(e.data),
+                               printable(e.reply));
+          },
+          [](const Summary& e) {
+            return fmt::format(
+                "summary clients={} refused={} rx={} tx={} messages={} errors={} time={}",
+                e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, seconds(e.seconds));
+          },
+      },
+      event);
+}
+
+}  // namespace sockecho::report

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+#include "report/event.h"
+
+namespace sockecho::report {
+
+// One line, without the newline, in netstat -tan's columns (Proto Recv-Q Send-Q Local
+// Foreign State) followed by the event's extras as key=value pairs.
+std::string format_netstat(const Event& event);
+
+// Bytes shown on a -v line: control characters and DEL as \xNN, everything else as is.
+std::string printable(std::string_view bytes);
+
+}  // namespace sockecho::report

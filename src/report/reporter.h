@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdio>
+
+#include "report/event.h"
+
+namespace sockecho::report {
+
+enum class Verbosity { quiet, normal, verbose };
+enum class Format { netstat, json };
+
+// Writes events to the stream the runner chose, one line each, flushed per line so that
+// a script reading the LISTEN line sees it at once. Message events need Verbosity::verbose;
+// nothing is written when quiet.
+class Reporter {
+ public:
+  Reporter(std::FILE* out, Format format, Verbosity verbosity)
+      : m_out(out), m_format(format), m_verbosity(verbosity) {}
+
+  void emit(const Event& event);
+  bool wants_messages() const { return m_verbosity == Verbosity::verbose; }
+
+ private:
+  std::FILE* m_out;
+  Format m_format;
+  Verbosity m_verbosity;
+};
+
+}  // namespace sockecho::report
