@@ -45,7 +45,7 @@ void add_transport(cxxopts::Options& o) {
 
 cxxopts::Options serve_options() {
   cxxopts::Options o("sockecho serve", "Run the uppercase echo service.");
-  o.custom_help("[options]").positional_help("[[ADDR:]PORT]");
+  o.custom_help("[options]").positional_help("[[ADDR:]PORT]").set_width(100);
   add_transport(o);
   o.add_options("Service")
       ("b,bind", "address to listen on (default: dual-stack ::, else 0.0.0.0)",
@@ -73,7 +73,7 @@ cxxopts::Options serve_options() {
 
 cxxopts::Options send_options() {
   cxxopts::Options o("sockecho send", "Send stdin (or WORDs) and print the replies.");
-  o.custom_help("[options] TARGET").positional_help("[WORD...]");
+  o.custom_help("[options] TARGET").positional_help("[WORD...]").set_width(100);
   add_transport(o);
   o.add_options("Client")
       ("w,timeout",
@@ -339,6 +339,9 @@ Command parse(int argc, const char* const* argv) {
     throw UsageError(display_option(option_in(e.what())), "needs a value");
   } catch (const cxxopts::exceptions::gratuitous_argument_for_option& e) {
     throw UsageError(display_option(option_in(e.what())), "takes no value");
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    // Only our boolean flags are typed: "--once=yes".
+    throw UsageError("'" + option_in(e.what()) + "'", "a value given to a flag that takes none");
   } catch (const cxxopts::exceptions::invalid_option_syntax& e) {
     throw UsageError(option_in(e.what()), "not an option this subcommand knows");
   } catch (const cxxopts::exceptions::exception& e) {

@@ -1,0 +1,150 @@
+#include "cli/parse.h"
+
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <vector>
+
+using namespace sockecho;
+using namespace sockecho::cli;
+
+namespace {
+
+Command parse_args(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"sockecho"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse(static_cast<int>(argv.size()), argv.data());
+}
+
+ServeOptions serve(std::initializer_list<const char*> args) {
+  return std::get<ServeOptions>(parse_args(args));
+}
+
+SendOptions send(std::initializer_list<const char*> args) {
+  return std::get<SendOptions>(parse_args(args));
+}
+
+std::string usage_error(std::initializer_list<const char*> args) {
+  try {
+    parse_args(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("cli::parse gives serve its defaults") {
+  ServeOptions o = serve({"serve"});
+  CHECK(o.port == 48763);
+  CHECK(o.bind.empty());
+  CHECK(o.transport.type == net::SockType::stream);
+  CHECK(o.transport.family == net::Family::any);
+  CHECK(o.mode == net::Mode::upper);
+  CHECK(o.exit_word == "exit");
+  CHECK(o.shutdown_word.empty());
+  CHECK(o.backlog == 128);
+  CHECK_FALSE(o.reuseport);
+}
+
+TEST_CASE("cli::parse reads serve's flags and positional address") {
+  ServeOptions o = serve({"serve", "--udp", "-6", "-p", "0", "--mode", "lower", "--exit-word",
+                          "bye", "--shutdown-word", "halt", "--max-clients", "3",
+                          "--idle-timeout", "250ms", "--once", "--backlog", "16", "-v", "--json"});
+  CHECK(o.transport.type == net::SockType::datagram);
+  CHECK(o.transport.family == net::Family::v6);
+  CHECK(o.port == 0);
+  CHECK(o.mode == net::Mode::lower);
+  CHECK(o.exit_word == "bye");
+  CHECK(o.shutdown_word == "halt");
+  CHECK(o.max_clients == 3);
+  CHECK(o.idle_timeout == std::chrono::milliseconds(250));
+  CHECK(o.once);
+  CHECK(o.backlog == 16);
+  CHECK(o.verbosity == Verbosity::verbose);
+  CHECK(o.json);
+
+  CHECK(serve({"serve", "9000"}).port == 9000);
+  ServeOptions a = serve({"serve", "127.0.0.1:9001"});
+  CHECK(a.bind == "127.0.0.1");
+  CHECK(a.port == 9001);
+  ServeOptions b = serve({"serve", "[::1]:9002"});
+  CHECK(b.bind == "::1");
+  CHECK(b.port == 9002);
+  CHECK(serve({"serve", "-b", "::1", "-p", "7"}).bind == "::1");
+}
+
+TEST_CASE("cli::parse reads send's target, words and timeouts") {
+  SendOptions o = send({"send", "localhost:9000"});
+  CHECK(o.host == "localhost");
+  CHECK(o.port == 9000);
+  CHECK_FALSE(o.words.has_value());
+  CHECK_FALSE(o.timeout.has_value());
+
+  SendOptions w = send({"send", "-w", "1.5s", "--connect-timeout", "2s", "[::1]:7", "hello",
+                        "world"});
+  CHECK(w.host == "::1");
+  CHECK(w.port == 7);
+  CHECK(w.words == "hello world\n");
+  CHECK(w.timeout == std::chrono::milliseconds(1500));
+  CHECK(w.connect_timeout == std::chrono::milliseconds(2000));
+
+  CHECK(send({"send", "-p", "1234", "localhost"}).port == 1234);
+  CHECK(send({"send", "localhost"}).port == 48763);
+  CHECK(send({"send", "--udp", "--retries", "3", "h:1"}).retries == 3);
+}
+
+TEST_CASE("cli::parse answers --help, --version and help SUBCOMMAND") {
+  CHECK(std::get<HelpRequest>(parse_args({"--help"})).text.find("serve") != std::string::npos);
+  CHECK(std::get<HelpRequest>(parse_args({"--version"})).text.rfind("sockecho ", 0) == 0);
+  CHECK(std::get<HelpRequest>(parse_args({"help", "send"})).text.find("--connect-timeout") !=
+        std::string::npos);
+  CHECK(std::get<HelpRequest>(parse_args({"serve", "--help"})).text.find("--max-clients") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
+  CHECK(usage_error({}) == "missing subcommand: try 'sockecho --help'");
+  CHECK(usage_error({"serv"}) == "serv: unknown subcommand; did you mean 'serve'?");
+  CHECK(usage_error({"xyzzy"}) == "xyzzy: unknown subcommand; try 'sockecho --help'");
+  CHECK(usage_error({"serve", "-p", "70000"}) == "--port '70000': port out of range (0-65535)");
+  CHECK(usage_error({"serve", "-p", "abc"}) == "--port 'abc': not a port number");
+  CHECK(usage_error({"serve", "--bogus"}) == "--bogus: unknown option; see 'sockecho serve --help'");
+  CHECK(usage_error({"serve", "--mode", "shout"}) ==
+        "--mode 'shout': unknown mode (upper, echo, lower, discard)");
+  CHECK(usage_error({"serve", "--tcp", "--udp"}) == "--tcp/--udp: pick one");
+  CHECK(usage_error({"serve", "-4", "-6"}) == "-4/-6: pick one");
+  CHECK(usage_error({"serve", "-v", "-q"}) == "-v/-q: pick one");
+  CHECK(usage_error({"serve", "1", "2"}) == "2: unexpected argument (serve takes [[ADDR:]PORT])");
+  CHECK(usage_error({"serve", "--backlog", "0"}) == "--backlog: 0 is out of range (1-1048576)");
+  CHECK(usage_error({"serve", "--max-clients", "-3"}).find("--max-clients") != std::string::npos);
+  CHECK(usage_error({"serve", "--idle-timeout", "0"}) == "--idle-timeout: must be more than 0");
+  CHECK(usage_error({"serve", "--port"}) == "--port: needs a value");
+  CHECK(usage_error({"serve", "--once=yes"}) == "'yes': a value given to a flag that takes none");
+  CHECK(usage_error({"send"}) == "TARGET: missing (e.g. localhost:48763)");
+  CHECK(usage_error({"send", "48763"}) == "TARGET '48763': a port alone; write localhost:48763");
+  CHECK(usage_error({"send", "[::1"}) == "TARGET '[::1': missing ']' after IPv6 address");
+  CHECK(usage_error({"send", "host:0"}) == "TARGET 'host:0': port 0 cannot be connected to");
+  CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout: unknown unit (use ms, s, m or h)");
+  CHECK(usage_error({"send", "--retries", "x", "h:1"}) == "--retries: 'x' is not a whole number");
+  CHECK(usage_error({"--verbose"}).find("options go after the subcommand") != std::string::npos);
+}
+
+TEST_CASE("cli::parse never puts a non-ASCII quote in a message") {
+  for (auto args : {std::initializer_list<const char*>{"serve", "--bogus"},
+                    std::initializer_list<const char*>{"send", "--timeout"},
+                    std::initializer_list<const char*>{"serve", "--once=1"},
+                    std::initializer_list<const char*>{"serve", "-Z"}}) {
+    std::string msg = usage_error(args);
+    INFO(msg);
+    CHECK(std::all_of(msg.begin(), msg.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+  }
+}
+
+TEST_CASE("cli::suggest_subcommand suggests only near misses") {
+  CHECK(suggest_subcommand("serv") == "serve");
+  CHECK(suggest_subcommand("sned") == "send");
+  CHECK(suggest_subcommand("snd") == "send");
+  CHECK(suggest_subcommand("completely-else") == "");
+}

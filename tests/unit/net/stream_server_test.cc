@@ -1,0 +1,186 @@
+#include "net/stream_server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "net/connector.h"
+#include "net/resolver.h"
+#include "net/socket.h"
+#include "net/sys.h"
+
+using namespace sockecho;
+using namespace sockecho::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A plain blocking client with a receive timeout, so a broken server fails the test
+// instead of hanging it.
+struct Client {
+  Fd fd;
+  explicit Client(std::uint16_t port) {
+    auto addrs = resolve("127.0.0.1", port, Family::v4, SockType::stream);
+    ConnectResult c = connect_any(addrs, SockType::stream, 2000ms);
+    REQUIRE(c.fd);
+    fd = std::move(c.fd);
+    set_nonblocking(fd.get(), false);
+    timeval tv{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void send(std::string_view s) { REQUIRE(write_all(fd.get(), s).ok()); }
+  std::string recv_exactly(std::size_t n) {
+    std::string out(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::recv(fd.get(), out.data() + got, n - got, 0);
+      if (r <= 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    out.resize(got);
+    return out;
+  }
+  bool at_eof() {
+    char c;
+    return ::recv(fd.get(), &c, 1, 0) == 0;
+  }
+};
+
+struct Fixture {
+  EventLoop loop;
+  std::vector<report::Event> events;
+  std::unique_ptr<StreamServer> server;
+  std::uint16_t port = 0;
+
+  explicit Fixture(ServiceOptions options) {
+    Fd listener = open_listener(Address::ipv4_any(0), SockType::stream, ListenOptions{});
+    port = Address::local_of(listener.get()).port();
+    server = std::make_unique<StreamServer>(loop, std::move(listener), 128, std::move(options),
+                                            [this](const report::Event& e) { events.push_back(e); });
+    server->start();
+    loop.add_timer(20s, [this] { loop.stop(); });  // a hung test fails, it does not hang
+  }
+
+  template <typename T>
+  std::size_t count() const {
+    std::size_t n = 0;
+    for (const auto& e : events) n += std::holds_alternative<T>(e) ? 1u : 0u;
+    return n;
+  }
+};
+
+ServiceOptions with_shutdown_word() {
+  ServiceOptions o;
+  o.shutdown_word = "halt";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("net::StreamServer upper-cases as data arrives and keeps the connection") {
+  Fixture f(with_shutdown_word());
+  std::string reply, after;
+  std::thread client([&] {
+    Client c(f.port);
+    c.send("hello");  // no newline: the reply must come without a close
+    reply = c.recv_exactly(5);
+    c.send("\x01\xff z\n");
+    after = c.recv_exactly(5);
+    c.send("halt\n");
+  });
+  f.loop.run();
+  client.join();
+  CHECK(reply == "HELLO");
+  CHECK(after == "\x01\xff Z\n");
+  CHECK(f.count<report::Listen>() == 1);
+  CHECK(f.count<report::Established>() == 1);
+  CHECK(f.server->summary().rx == 5 + 5 + 5);
+}
+
+TEST_CASE("net::StreamServer closes one client on the exit word, others go on") {
+  Fixture f(with_shutdown_word());
+  bool first_eof = false;
+  std::string second;
+  std::thread client([&] {
+    Client a(f.port), b(f.port);
+    a.send("one\nexit\n");
+    CHECK(a.recv_exactly(4) == "ONE\n");
+    first_eof = a.at_eof();
+    b.send("two\n");
+    second = b.recv_exactly(4);
+    b.send("halt\n");
+  });
+  f.loop.run();
+  client.join();
+  CHECK(first_eof);
+  CHECK(second == "TWO\n");
+}
+
+TEST_CASE("net::StreamServer answers everything after a half-close, then closes") {
+  Fixture f(with_shutdown_word());
+  std::string big(3 * 1024 * 1024, 'a');
+  std::string got;
+  bool eof = false;
+  std::thread client([&] {
+    Client c(f.port);
+    std::thread writer([&] {
+      c.send(big);
+      ::shutdown(c.fd.get(), SHUT_WR);
+    });
+    got = c.recv_exactly(big.size());
+    eof = c.at_eof();
+    writer.join();
+    Client stopper(f.port);
+    stopper.send("halt\n");
+  });
+  f.loop.run();
+  client.join();
+  CHECK(got.size() == big.size());
+  CHECK(got == std::string(big.size(), 'A'));
+  CHECK(eof);
+}
+
+TEST_CASE("net::StreamServer refuses clients past --max-clients") {
+  ServiceOptions o = with_shutdown_word();
+  o.max_clients = 1;
+  Fixture f(o);
+  bool refused_eof = false;
+  std::thread client([&] {
+    Client a(f.port);
+    a.send("x\n");
+    CHECK(a.recv_exactly(2) == "X\n");  // a is surely accepted before b connects
+    Client b(f.port);
+    refused_eof = b.at_eof();
+    a.send("halt\n");
+  });
+  f.loop.run();
+  client.join();
+  CHECK(refused_eof);
+  CHECK(f.count<report::Refused>() == 1);
+  CHECK(f.server->summary().refused == 1);
+}
+
+TEST_CASE("net::StreamServer closes idle clients") {
+  ServiceOptions o = with_shutdown_word();
+  o.idle_timeout = 100ms;
+  Fixture f(o);
+  bool eof = false;
+  std::thread client([&] {
+    Client a(f.port);
+    eof = a.at_eof();
+    Client b(f.port);
+    b.send("halt\n");
+  });
+  f.loop.run();
+  client.join();
+  CHECK(eof);
+  bool saw_idle = false;
+  for (const auto& e : f.events)
+    if (auto* c = std::get_if<report::Closed>(&e)) saw_idle |= c->reason == "idle";
+  CHECK(saw_idle);
+}

@@ -1,0 +1,74 @@
+#include "report/netstat_format.h"
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <vector>
+
+using namespace sockecho::report;
+
+namespace {
+
+std::vector<std::string> fields(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string f; in >> f;) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("report::format_netstat lines up with netstat -tan's columns") {
+  Socket listen{"tcp", "[::]:48763", "[::]:*", 0, 0};
+  CHECK(format_netstat(Listen{listen}) ==
+        "tcp        0      0 [::]:48763          [::]:*               LISTEN");
+  Socket est{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", 0, 0};
+  CHECK(format_netstat(Established{est, std::nullopt}) ==
+        "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      ESTABLISHED");
+}
+
+TEST_CASE("report::format_netstat pushes columns right for long addresses") {
+  Socket s{"tcp", "[fe80::1234:5678:9abc:def0%eth0]:48763", "[2001:db8::1]:51514", 12, 34};
+  auto f = fields(format_netstat(Established{s, std::nullopt}));
+  REQUIRE(f.size() == 6);
+  CHECK(f[0] == "tcp");
+  CHECK(f[1] == "12");
+  CHECK(f[2] == "34");
+  CHECK(f[3] == "[fe80::1234:5678:9abc:def0%eth0]:48763");
+  CHECK(f[4] == "[2001:db8::1]:51514");
+  CHECK(f[5] == "ESTABLISHED");
+}
+
+TEST_CASE("report::format_netstat adds the extras of CLOSED and REFUSED") {
+  Socket s{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", 0, 0};
+  CHECK(format_netstat(Closed{s, 12, 12, 1.2, "eof", std::nullopt}) ==
+        "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      CLOSED  rx=12 tx=12 "
+        "time=1.2s reason=eof");
+  CHECK(format_netstat(Refused{s, "max-clients"}) ==
+        "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      REFUSED  reason=max-clients");
+  Socket u{"udp", "0.0.0.0:53", "0.0.0.0:*", 0, 0};
+  CHECK(fields(format_netstat(Listen{u}))[0] == "udp");
+}
+
+TEST_CASE("report::format_netstat shows TCP_INFO when it has it") {
+  Socket s{"tcp", "127.0.0.1:1", "127.0.0.1:2", 0, 0};
+  std::string line = format_netstat(Established{s, TcpInfo{0.5, 0.25, 3, 10}});
+  CHECK(line.find("rtt=0.500/0.250ms retrans=3 cwnd=10") != std::string::npos);
+}
+
+TEST_CASE("report::format_netstat prints messages as the tutorial server does") {
+  CHECK(format_netstat(Message{"127.0.0.1:51514", "hello", "HELLO"}) ==
+        "get message from [127.0.0.1:51514]: hello -> HELLO");
+  CHECK(format_netstat(Message{"[::1]:5", std::string("a\0b\x1b", 4), "x"}) ==
+        "get message from [[::1]:5]: a\\x00b\\x1b -> x");
+}
+
+TEST_CASE("report::format_netstat summarises") {
+  CHECK(format_netstat(Summary{3, 1, 36, 30, 3, 0, 4.2}) ==
+        "summary clients=3 refused=1 rx=36 tx=30 messages=3 errors=0 time=4.2s");
+}
+
+TEST_CASE("report::printable escapes control bytes only") {
+  CHECK(printable("h\xC3\xA9llo") == "h\xC3\xA9llo");
+  CHECK(printable("\t\x7f") == "\\x09\\x7f");
+}
