@@ -20,6 +20,7 @@ inline constexpr std::uint16_t k_default_port = 48763;
 struct TransportOptions {
   net::SockType type = net::SockType::stream;
   net::Family family = net::Family::any;
+  bool unix_domain = false;  // --unix: addresses are paths ("@name": abstract)
 };
 
 enum class Verbosity { quiet, normal, verbose };
@@ -38,11 +39,12 @@ struct ServeOptions {
   bool reuseport = false;
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
+  std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
 };
 
 struct SendOptions {
   TransportOptions transport;
-  std::string host;
+  std::string host;  // with --unix, the path
   std::uint16_t port = k_default_port;
   std::optional<std::string> words;  // WORDs joined by spaces plus "\n", instead of stdin
   std::optional<std::chrono::milliseconds> timeout;  // unset: the default for the socket type

@@ -36,6 +36,7 @@ void add_transport(cxxopts::Options& o) {
   o.add_options("Transport")
       ("tcp", "stream socket (the default)")
       ("udp", "datagram socket")
+      ("unix", "Unix domain socket: the address is a path, @name is abstract")
       ("4", "IPv4 only")
       ("6", "IPv6 only")
       ("p,port", "port (default 48763); a port in the address wins",
@@ -61,7 +62,9 @@ cxxopts::Options serve_options() {
       ("idle-timeout", "close clients silent this long (default: never)",
        cxxopts::value<std::string>(), "DUR")
       ("once", "serve one client or one datagram, then exit")
-      ("reuseport", "set SO_REUSEPORT (share the port with other servers)");
+      ("reuseport", "set SO_REUSEPORT (share the port with other servers)")
+      ("unix-mode", "with --unix: permissions of the socket file, in octal (e.g. 0600)",
+       cxxopts::value<std::string>(), "MODE");
   o.add_options("Output")
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
@@ -132,6 +135,11 @@ TransportOptions transport(const Result& r) {
   if (r.count("4") && r.count("6")) throw UsageError("-4/-6", "pick one");
   TransportOptions t;
   if (r.count("udp")) t.type = net::SockType::datagram;
+  if (r.count("unix")) {
+    t.unix_domain = true;
+    if (r.count("4") || r.count("6")) throw UsageError("--unix", "does not go with -4 or -6");
+    if (r.count("port")) throw UsageError("--unix", "does not go with --port: the address is a path");
+  }
   if (r.count("4")) t.family = net::Family::v4;
   if (r.count("6")) t.family = net::Family::v6;
   return t;
@@ -155,7 +163,21 @@ Command build_serve(const Result& r) {
   if (r.count("bind")) o.bind = string_of(r, "bind");
   std::vector<std::string> args = positionals(r);
   if (args.size() > 1) throw UsageError(args[1], "unexpected argument (serve takes [[ADDR:]PORT])");
-  if (args.size() == 1) {
+  if (r.count("unix-mode")) {
+    if (!o.transport.unix_domain) throw UsageError("--unix-mode", "goes with --unix only");
+    std::string m = string_of(r, "unix-mode");
+    unsigned long v = 0;
+    auto [ptr, ec] = std::from_chars(m.data(), m.data() + m.size(), v, 8);
+    if (m.empty() || ec != std::errc() || ptr != m.data() + m.size() || v > 0777)
+      throw UsageError("--unix-mode '" + m + "'", "not an octal mode (e.g. 0600)");
+    o.unix_mode = static_cast<unsigned>(v);
+  }
+  if (o.transport.unix_domain) {
+    if (args.size() == 1 && r.count("bind") && args[0] != o.bind)
+      throw UsageError(args[0], "conflicts with --bind " + o.bind);
+    if (args.size() == 1) o.bind = args[0];
+    if (o.bind.empty()) throw UsageError("--unix", "needs a PATH (or @name)");
+  } else if (args.size() == 1) {
     const std::string& a = args[0];
     if (all_digits(a)) {
       o.port = checked("port '" + a + "'", [&] { return net::parse_port(a); });
@@ -201,21 +223,22 @@ Command build_send(const Result& r) {
   std::vector<std::string> args = positionals(r);
   if (args.empty()) throw UsageError("TARGET", "missing (e.g. localhost:48763)");
   const std::string& target = args[0];
-  if (all_digits(target))
+  if (o.transport.unix_domain) {
+    o.host = target;
+    o.port = 0;
+  } else if (all_digits(target))
     throw UsageError("TARGET '" + target + "'", "a port alone; write localhost:" + target);
-  net::HostPort hp = checked("TARGET '" + target + "'", [&] { return net::parse_host_port(target); });
-  if (hp.host.empty()) throw UsageError("TARGET '" + target + "'", "missing host");
-  o.host = hp.host;
-  if (hp.port) {
-    if (*hp.port == 0) throw UsageError("TARGET '" + target + "'", "port 0 cannot be connected to");
-    o.port = *hp.port;
-  } else if (r.count("port")) {
-    std::string p = string_of(r, "port");
-    o.port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
-  }
-  if (r.count("port") && hp.port) {  // still validate what was given
-    std::string p = string_of(r, "port");
-    checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
+  else {
+    net::HostPort hp =
+        checked("TARGET '" + target + "'", [&] { return net::parse_host_port(target); });
+    o.host = hp.host;
+    std::optional<std::uint16_t> flag_port;
+    if (r.count("port")) {
+      std::string p = string_of(r, "port");
+      flag_port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
+    }
+    if (hp.port == 0) throw UsageError("TARGET '" + target + "'", "port 0 cannot be connected to");
+    o.port = hp.port.value_or(flag_port.value_or(k_default_port));
   }
   if (args.size() > 1) {
     std::string joined;

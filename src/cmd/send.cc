@@ -75,7 +75,7 @@ class Diagnostics {
 ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
   net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
   if (!c.fd) network_failure(c.error, "connect to", c.address);
-  Diagnostics diag(o.verbose, "tcp");
+  Diagnostics diag(o.verbose, o.transport.unix_domain ? "unix" : "tcp");
   diag.established(c.fd.get(), c.address);
 
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
@@ -147,7 +147,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     ++next_address;
   };
   connect_next();
-  Diagnostics diag(o.verbose, "udp");
+  Diagnostics diag(o.verbose, o.transport.unix_domain ? "unixdg" : "udp");
   diag.established(c.fd.get(), c.address);
 
   std::string words_input = o.words.value_or("");
@@ -203,7 +203,10 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
 }  // namespace
 
 ExitStatus run_send(const cli::SendOptions& o) {
-  std::vector<net::Address> addresses = net::resolve(o.host, o.port, o.transport.family, o.transport.type);
+  std::vector<net::Address> addresses =
+      o.transport.unix_domain
+          ? std::vector<net::Address>{net::Address::unix_path(o.host)}
+          : net::resolve(o.host, o.port, o.transport.family, o.transport.type);
   if (o.transport.type == net::SockType::stream) return send_stream(o, addresses);
   return send_datagram(o, addresses);
 }

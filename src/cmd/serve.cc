@@ -12,6 +12,7 @@
 #include "net/resolver.h"
 #include "net/socket.h"
 #include "net/stream_server.h"
+#include "net/unix_socket_file.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -42,6 +43,11 @@ net::Fd open_service_socket(const cli::ServeOptions& o) {
   }
 }
 
+std::string protocol_name(const cli::TransportOptions& t) {
+  if (t.unix_domain) return t.type == net::SockType::stream ? "unix" : "unixdg";
+  return t.type == net::SockType::stream ? "tcp" : "udp";
+}
+
 net::ServiceOptions service_options(const cli::ServeOptions& o) {
   net::ServiceOptions s;
   s.mode = o.mode;
@@ -52,7 +58,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.once = o.once;
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
-  s.proto = o.transport.type == net::SockType::stream ? "tcp" : "udp";
+  s.proto = protocol_name(o.transport);
   return s;
 }
 
@@ -74,7 +80,16 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
                                                                      : report::Verbosity::normal);
   auto sink = [&reporter](const report::Event& e) { reporter.emit(e); };
   net::EventLoop loop;
-  net::Fd fd = open_service_socket(o);
+  net::Fd fd;
+  net::UnixSocketFile socket_file;  // removed on every way out of this function
+  if (o.transport.unix_domain) {
+    net::UnixListener l = net::open_unix_listener(
+        o.bind, o.transport.type, net::ListenOptions{o.backlog, false, false}, o.unix_mode);
+    fd = std::move(l.fd);
+    socket_file = std::move(l.file);
+  } else {
+    fd = open_service_socket(o);
+  }
   if (o.transport.type == net::SockType::stream) {
     net::StreamServer server(loop, std::move(fd), o.backlog, service_options(o), sink);
     serve_with(loop, server, reporter);

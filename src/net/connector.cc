@@ -5,6 +5,7 @@
 
 #include "net/socket.h"
 #include "net/sys.h"
+#include "net/unix_socket_file.h"
 
 namespace sockecho::net {
 namespace {
@@ -41,6 +42,8 @@ ConnectResult connect_any(std::span<const Address> addresses, SockType type,
       result.error = e.code().value();  // e.g. no IPv6 on this host: try the next address
       continue;
     }
+    // A Unix datagram server can only answer a client that has an address.
+    if (a.family() == AF_UNIX && type == SockType::datagram) autobind(fd.get());
     int err = connect_one(fd.get(), a, timeout);
     if (err == 0) {
       result.fd = std::move(fd);

@@ -5,6 +5,7 @@
 
 #include "net/socket.h"
 #include "net/sys.h"
+#include "net/unix_socket_file.h"
 
 namespace sockecho::net {
 namespace {
@@ -32,10 +33,10 @@ std::optional<report::TcpInfo> tcp_report(int fd) {
 
 class StreamServer::Session final : public EventLoop::Handler {
  public:
-  Session(StreamServer& server, Fd fd, const Address& peer)
+  Session(StreamServer& server, Fd fd, std::string peer)
       : m_server(server),
         m_fd(std::move(fd)),
-        m_peer(peer.to_string()),
+        m_peer(std::move(peer)),
         m_words(server.m_options.exit_word, server.m_options.shutdown_word),
         m_started(server.m_loop.now()),
         m_last_active(m_started) {}
@@ -324,17 +325,25 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
     ++m_summary.refused;
     if (m_options.report_connections) {
       Address local = Address::local_of(fd.get());
-      emit(report::Refused{describe_socket(m_options.proto, fd.get(), local, peer.to_string()),
+      emit(report::Refused{describe_socket(m_options.proto, fd.get(), local, remote_name(fd.get(), peer)),
                            "max-clients"});
     }
     return;  // fd closes here: the client sees EOF
   }
   ++m_summary.clients;
-  auto session = std::make_unique<Session>(*this, std::move(fd), peer);
+  std::string remote = m_options.report_connections || m_options.report_messages
+                           ? remote_name(fd.get(), peer)
+                           : std::string();
+  auto session = std::make_unique<Session>(*this, std::move(fd), std::move(remote));
   Session* raw = session.get();
   m_sessions.emplace(raw, std::move(session));
   raw->start();
   if (m_options.once) stop_accepting();
+}
+
+// A Unix client has no address worth showing; who it is (SO_PEERCRED) is.
+std::string StreamServer::remote_name(int fd, const Address& peer) const {
+  return m_local.family() == AF_UNIX ? peer_credentials(fd) : peer.to_string();
 }
 
 void StreamServer::stop_accepting() {

@@ -37,6 +37,7 @@ class StreamServer final : public EventLoop::Handler {
 
   void accept_ready();
   void accept_one(Fd fd, const Address& peer);
+  std::string remote_name(int fd, const Address& peer) const;
   void stop_accepting();
   void session_done(Session* session);
   void maybe_finish();

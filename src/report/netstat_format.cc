@@ -18,7 +18,12 @@ std::string columns(const Socket& s, std::string_view state) {
                      s.remote, state);
 }
 
-std::string seconds(double s) { return fmt::format("{:.3g}s", s); }
+// Millisecond precision without trailing zeros: "1.2s", "0.034s", "0.0s".
+std::string seconds(double s) {
+  std::string out = fmt::format("{:.3f}", s);
+  while (out.back() == '0' && out[out.size() - 2] != '.') out.pop_back();
+  return out + "s";
+}
 
 std::string tcp_extras(const std::optional<TcpInfo>& t) {
   if (!t) return "";

@@ -68,6 +68,13 @@ TEST_CASE("report::format_netstat summarises") {
         "summary clients=3 refused=1 rx=36 tx=30 messages=3 errors=0 time=4.2s");
 }
 
+TEST_CASE("report::format_netstat prints durations to the millisecond") {
+  Socket s{"tcp", "a", "b", 0, 0};
+  CHECK(format_netstat(Closed{s, 0, 0, 0.0000511, "", std::nullopt}).find("time=0.0s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 0.0344, "", std::nullopt}).find("time=0.034s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 75.25, "", std::nullopt}).find("time=75.25s") != std::string::npos);
+}
+
 TEST_CASE("report::printable escapes control bytes only") {
   CHECK(printable("h\xC3\xA9llo") == "h\xC3\xA9llo");
   CHECK(printable("\t\x7f") == "\\x09\\x7f");
