@@ -127,7 +127,7 @@ unsigned long long number(const Result& r, const std::string& name, unsigned lon
 
 std::chrono::milliseconds duration(const Result& r, const std::string& name) {
   std::string text = string_of(r, name);
-  return checked(dashed(name), [&] { return parse_duration(text); });
+  return checked(dashed(name) + " '" + text + "'", [&] { return parse_duration(text); });
 }
 
 TransportOptions transport(const Result& r) {
