@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/parse.h"
+#include "cmd/probe.h"
 #include "cmd/send.h"
 #include "cmd/serve.h"
 #include "exit_status.h"
@@ -45,6 +46,7 @@ int app_main(int argc, char** argv) {
             },
             [](const cli::ServeOptions& o) { return cmd::run_serve(o); },
             [](const cli::SendOptions& o) { return cmd::run_send(o); },
+            [](const cli::ProbeOptions& o) { return cmd::run_probe(o); },
         },
         command);
     return static_cast<int>(status);

@@ -54,10 +54,31 @@ struct SendOptions {
   bool verbose = false;
 };
 
+struct ProbeTarget {
+  std::string text;  // as typed, for messages and sorting
+  std::string host;  // with --unix, the path
+  std::vector<std::uint16_t> ports;
+};
+
+struct ProbeOptions {
+  TransportOptions transport;
+  std::vector<ProbeTarget> targets;
+  std::chrono::milliseconds timeout{2000};
+  std::size_t concurrency = 0;  // 0: derived from RLIMIT_NOFILE
+  std::string payload = "probe";
+  bool echo = false;
+  std::optional<std::string> expect;
+  std::size_t count = 1;
+  std::chrono::milliseconds interval{1000};
+  bool open_only = false;
+  Verbosity verbosity = Verbosity::normal;
+  bool json = false;
+};
+
 struct HelpRequest {
   std::string text;
 };
 
-using Command = std::variant<HelpRequest, ServeOptions, SendOptions>;
+using Command = std::variant<HelpRequest, ServeOptions, SendOptions, ProbeOptions>;
 
 }  // namespace sockecho::cli

@@ -10,6 +10,9 @@
 #include <charconv>
 #include <functional>
 
+// cxxopts splits vector values at commas by default; a port list ("host:22,80") or a WORD
+// with a comma must stay whole.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 #include <fmt/format.h>
 
@@ -90,6 +93,30 @@ cxxopts::Options send_options() {
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
       ("v,verbose", "print connection details on stderr");
+  o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"args"});
+  return o;
+}
+
+cxxopts::Options probe_options() {
+  cxxopts::Options o("sockecho probe", "Check that endpoints answer, and how fast.");
+  o.custom_help("[options] TARGET").positional_help("[TARGET...]").set_width(100);
+  add_transport(o);
+  o.add_options("Probe")
+      ("w,timeout", "give up on a probe after DUR (default 2s)", cxxopts::value<std::string>(), "DUR")
+      ("concurrency", "probes in flight at once (default: up to 1024, within the fd limit)",
+       cxxopts::value<std::string>(), "N")
+      ("payload", "what UDP and --echo probes send (default 'probe')",
+       cxxopts::value<std::string>(), "STR")
+      ("echo", "also check the service answers the payload upper-cased")
+      ("expect", "with --echo: the reply to expect instead", cxxopts::value<std::string>(), "STR")
+      ("c,count", "probe each endpoint N times (default 1)", cxxopts::value<std::string>(), "N")
+      ("i,interval", "between probes of one endpoint (default 1s)",
+       cxxopts::value<std::string>(), "DUR")
+      ("open", "list only OPEN endpoints in the table");
+  o.add_options("Output")
+      ("q,quiet", "print nothing; the exit status says it all")
+      ("json", "print results as JSON lines");
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -256,10 +283,49 @@ Command build_send(const Result& r) {
   return o;
 }
 
-const std::array<Subcommand, 2>& subcommands() {
-  static const std::array<Subcommand, 2> table{{
+Command build_probe(const Result& r) {
+  ProbeOptions o;
+  o.transport = transport(r);
+  std::vector<std::string> args = positionals(r);
+  if (args.empty()) throw UsageError("TARGET", "missing (e.g. localhost:22,80,8000-8100)");
+  std::optional<std::uint16_t> flag_port;
+  if (r.count("port")) {
+    std::string p = string_of(r, "port");
+    flag_port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
+  }
+  for (const std::string& a : args) {
+    ProbeTarget t{a, a, {}};
+    if (!o.transport.unix_domain) {
+      if (all_digits(a)) throw UsageError("TARGET '" + a + "'", "a port alone; write localhost:" + a);
+      net::HostPorts hp = checked("TARGET '" + a + "'", [&] { return net::parse_host_ports(a); });
+      t.host = hp.host;
+      t.ports = hp.ports.empty() ? std::vector<std::uint16_t>{flag_port.value_or(k_default_port)}
+                                 : hp.ports;
+    }
+    o.targets.push_back(std::move(t));
+  }
+  if (r.count("timeout")) {
+    o.timeout = duration(r, "timeout");
+    if (o.timeout.count() == 0) throw UsageError("--timeout", "must be more than 0");
+  }
+  if (r.count("concurrency")) o.concurrency = number(r, "concurrency", 1, 1'000'000);
+  if (r.count("payload")) o.payload = string_of(r, "payload");
+  o.echo = r.count("echo") > 0 || r.count("expect") > 0;
+  if (r.count("expect")) o.expect = string_of(r, "expect");
+  if (o.echo && o.payload.empty()) throw UsageError("--payload", "must not be empty with --echo");
+  if (r.count("count")) o.count = number(r, "count", 1, 1'000'000);
+  if (r.count("interval")) o.interval = duration(r, "interval");
+  o.open_only = r.count("open") > 0;
+  if (r.count("quiet")) o.verbosity = Verbosity::quiet;
+  o.json = r.count("json") > 0;
+  return o;
+}
+
+const std::array<Subcommand, 3>& subcommands() {
+  static const std::array<Subcommand, 3> table{{
       {"serve", "run the uppercase echo service", serve_options, build_serve},
       {"send", "send stdin or WORDs, print the replies", send_options, build_send},
+      {"probe", "is it there, and how fast does it answer?", probe_options, build_probe},
   }};
   return table;
 }
@@ -271,7 +337,7 @@ const Subcommand* find_subcommand(std::string_view name) {
 }
 
 std::string help_for(const Subcommand& s) {
-  return help_of(s.options(), {"Transport", "Service", "Client", "Output"});
+  return help_of(s.options(), {"Transport", "Service", "Client", "Probe", "Output"});
 }
 
 // cxxopts quotes names with U+2018/U+2019; take the name out and speak ASCII.

@@ -48,27 +48,47 @@ std::vector<std::uint16_t> parse_port_list(std::string_view text) {
   return ports;
 }
 
-HostPort parse_host_port(std::string_view text) {
+namespace {
+
+struct Split {
+  std::string host;
+  std::optional<std::string_view> port;  // the text after the host's colon
+};
+
+// Where the host ends and the port begins, for every form parse_host_port takes.
+Split split_host(std::string_view text) {
   if (text.empty()) throw ParseError("empty address");
   if (text.front() == '[') {
     std::size_t close = text.find(']');
     if (close == std::string_view::npos) throw ParseError("missing ']' after IPv6 address");
-    HostPort hp{std::string(text.substr(1, close - 1)), std::nullopt};
-    if (hp.host.empty()) throw ParseError("empty IPv6 address in brackets");
+    Split s{std::string(text.substr(1, close - 1)), std::nullopt};
+    if (s.host.empty()) throw ParseError("empty IPv6 address in brackets");
     std::string_view rest = text.substr(close + 1);
-    if (rest.empty()) return hp;
+    if (rest.empty()) return s;
     if (rest.front() != ':') throw ParseError("expected ':PORT' after ']'");
-    hp.port = parse_port(rest.substr(1));
-    return hp;
+    s.port = rest.substr(1);
+    return s;
   }
   std::size_t first = text.find(':');
   if (first == std::string_view::npos) return {std::string(text), std::nullopt};
-  if (text.find(':', first + 1) != std::string_view::npos) {
-    // Two or more colons: a bare IPv6 literal; a port needs brackets.
-    return {std::string(text), std::nullopt};
-  }
+  // Two or more colons: a bare IPv6 literal; a port needs brackets.
+  if (text.find(':', first + 1) != std::string_view::npos) return {std::string(text), std::nullopt};
   if (first == 0) throw ParseError("missing host before ':'");
-  return {std::string(text.substr(0, first)), parse_port(text.substr(first + 1))};
+  return {std::string(text.substr(0, first)), text.substr(first + 1)};
+}
+
+}  // namespace
+
+HostPort parse_host_port(std::string_view text) {
+  Split s = split_host(text);
+  if (!s.port) return {s.host, std::nullopt};
+  return {s.host, parse_port(*s.port)};
+}
+
+HostPorts parse_host_ports(std::string_view text) {
+  Split s = split_host(text);
+  if (!s.port) return {s.host, {}};
+  return {s.host, parse_port_list(*s.port)};
 }
 
 }  // namespace sockecho::net

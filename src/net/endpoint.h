@@ -31,4 +31,12 @@ std::vector<std::uint16_t> parse_port_list(std::string_view text);
 // "host:port", "[v6]:port", "[v6]", "host", "::1" (a bare IPv6 literal has no port).
 HostPort parse_host_port(std::string_view text);
 
+struct HostPorts {
+  std::string host;
+  std::vector<std::uint16_t> ports;  // empty when the text had no port part
+};
+
+// As parse_host_port, with a port list after the colon: "host:22,80,8000-8100".
+HostPorts parse_host_ports(std::string_view text);
+
 }  // namespace sockecho::net

@@ -45,4 +45,8 @@ IoResult write_all(int fd, std::span<const char> data);
 
 void set_nonblocking(int fd, bool on);
 
+// Raises the soft RLIMIT_NOFILE to the hard limit (servers and scanners need fds, and the
+// hard limit is what the administrator allows); returns the soft limit now in force.
+std::size_t raise_fd_limit();
+
 }  // namespace sockecho::net

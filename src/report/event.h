@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
+
+#include "report/rtt_stats.h"
 
 namespace sockecho::report {
 
@@ -66,6 +70,31 @@ struct Summary {
   double seconds = 0;
 };
 
-using Event = std::variant<Listen, Established, Closed, Refused, Message, Summary>;
+// One probe of one endpoint.
+struct ProbeResult {
+  std::string proto;
+  std::string local;   // "*" when there was no connection
+  std::string remote;
+  std::string state;   // OPEN, CLOSED, FILTERED, UNREACHABLE, OPEN|FILTERED, BADECHO, NOECHO
+  std::optional<double> rtt_ms;
+  std::size_t seq = 0;  // 1-based, with --count
+  std::string error;    // strerror of what made it not OPEN, or ""
+};
+
+// Every probe of one endpoint, with --count (or the one probe otherwise).
+struct ProbeStats {
+  ProbeResult last;  // the row: the endpoint and its latest state
+  RttStats rtt;
+};
+
+struct ProbeSummary {
+  std::size_t endpoints = 0;
+  std::vector<std::pair<std::string, std::size_t>> states;  // state word -> count, fixed order
+  double seconds = 0;
+  std::vector<std::pair<std::string, std::vector<std::string>>> resolved;  // name -> addresses
+};
+
+using Event = std::variant<Listen, Established, Closed, Refused, Message, Summary, ProbeResult,
+                           ProbeStats, ProbeSummary>;
 
 }  // namespace sockecho::report

@@ -1,5 +1,7 @@
 #include "report/json_format.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 namespace sockecho::report {
@@ -34,6 +36,13 @@ std::string tcp_fields(const std::optional<TcpInfo>& t) {
   if (!t) return "";
   return fmt::format(R"(,"rtt_ms":{:.3f},"rttvar_ms":{:.3f},"retransmits":{},"cwnd":{})",
                      t->rtt_ms, t->rttvar_ms, t->retransmits, t->cwnd);
+}
+
+std::string probe_fields(const ProbeResult& p) {
+  return fmt::format(R"("proto":{},"local":{},"remote":{},"state":{},"rtt_ms":{},"seq":{},"error":{})",
+                     json_string(p.proto), json_string(p.local), json_string(p.remote),
+                     json_string(p.state), p.rtt_ms ? fmt::format("{:.3f}", *p.rtt_ms) : "null",
+                     p.seq, json_string(p.error));
 }
 
 }  // namespace
@@ -96,6 +105,32 @@ std::string format_json(const Event& event) {
             return fmt::format(
                 R"({{"event":"summary","clients":{},"refused":{},"rx":{},"tx":{},"messages":{},"errors":{},"duration_s":{:.6f}}})",
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, e.seconds);
+          },
+          [](const ProbeResult& e) { return R"({"event":"probe",)" + probe_fields(e) + "}"; },
+          [](const ProbeStats& e) {
+            const RttStats& r = e.rtt;
+            return fmt::format(
+                R"({{"event":"probe_stats",{},"sent":{},"received":{},"loss_percent":{:.1f},"min_ms":{:.3f},"avg_ms":{:.3f},"max_ms":{:.3f},"stddev_ms":{:.3f},"p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f}}})",
+                probe_fields(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,
+                r.stddev, r.p50, r.p90, r.p99);
+          },
+          [](const ProbeSummary& e) {
+            std::string out = fmt::format(R"({{"event":"probe_summary","endpoints":{})", e.endpoints);
+            for (const auto& [state, n] : e.states) {
+              std::string key = state;
+              for (char& c : key) c = c == '|' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              out += fmt::format(R"(,"{}":{})", key, n);
+            }
+            out += fmt::format(R"(,"duration_s":{:.6f},"resolved":{{)", e.seconds);
+            bool first = true;
+            for (const auto& [name, addresses] : e.resolved) {
+              out += fmt::format("{}{}:[", first ? "" : ",", json_string(name));
+              for (std::size_t i = 0; i < addresses.size(); ++i)
+                out += (i ? "," : "") + json_string(addresses[i]);
+              out += "]";
+              first = false;
+            }
+            return out + "}}";
           },
       },
       event);

@@ -1,6 +1,9 @@
 #include "report/netstat_format.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace sockecho::report {
 namespace {
@@ -31,7 +34,20 @@ std::string tcp_extras(const std::optional<TcpInfo>& t) {
                      t->retransmits, t->cwnd);
 }
 
+std::string probe_columns(const ProbeResult& p) {
+  return fmt::format("{:<6}{:<23} {:<23} {:<13}", p.proto, p.local, p.remote, p.state);
+}
+
+std::string rtt(const std::optional<double>& ms) {
+  return ms ? fmt::format("{:.3f}ms", *ms) : std::string("-");
+}
+
 }  // namespace
+
+std::string probe_table_header() {
+  return fmt::format("{:<6}{:<23} {:<23} {:<13}{}", "Proto", "Local Address", "Foreign Address",
+                     "State", "RTT");
+}
 
 std::string printable(std::string_view bytes) {
   std::string out;
@@ -71,6 +87,30 @@ std::string format_netstat(const Event& event) {
             return fmt::format(
                 "summary clients={} refused={} rx={} tx={} messages={} errors={} time={}",
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, seconds(e.seconds));
+          },
+          [](const ProbeResult& e) {
+            std::string line = probe_columns(e) + rtt(e.rtt_ms);
+            return e.error.empty() ? line : line + " (" + e.error + ")";
+          },
+          [](const ProbeStats& e) {
+            const RttStats& r = e.rtt;
+            return fmt::format(
+                "{}sent={} recv={} loss={:.1f}% min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms "
+                "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
+                probe_columns(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,
+                r.stddev, r.p50, r.p90, r.p99);
+          },
+          [](const ProbeSummary& e) {
+            std::string out;
+            for (const auto& [name, addresses] : e.resolved)
+              out += fmt::format("{} resolved to {}\n", name, fmt::join(addresses, " "));
+            out += fmt::format("summary endpoints={}", e.endpoints);
+            for (const auto& [state, n] : e.states) {
+              std::string key = state;
+              for (char& c : key) c = c == '|' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              out += fmt::format(" {}={}", key, n);
+            }
+            return out + " time=" + seconds(e.seconds);
           },
       },
       event);

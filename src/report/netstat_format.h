@@ -10,6 +10,9 @@ namespace sockecho::report {
 // Foreign State) followed by the event's extras as key=value pairs.
 std::string format_netstat(const Event& event);
 
+// The header line of the probe table.
+std::string probe_table_header();
+
 // Bytes shown on a -v line: control characters and DEL as \xNN, everything else as is.
 std::string printable(std::string_view bytes);
 

@@ -91,6 +91,7 @@ TEST_CASE("cli::parse reads send's target, words and timeouts") {
   CHECK(w.connect_timeout == std::chrono::milliseconds(2000));
 
   CHECK(send({"send", "-p", "1234", "localhost"}).port == 1234);
+  CHECK(send({"send", "h:1", "a,b", "c"}).words == "a,b c\n");
   CHECK(send({"send", "localhost"}).port == 48763);
   CHECK(send({"send", "--udp", "--retries", "3", "h:1"}).retries == 3);
 }

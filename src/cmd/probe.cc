@@ -1,0 +1,188 @@
+#include "cmd/probe.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "net/event_loop.h"
+#include "net/prober.h"
+#include "net/resolver.h"
+#include "net/sys.h"
+#include "report/netstat_format.h"
+#include "report/reporter.h"
+
+namespace sockecho::cmd {
+namespace {
+
+using net::ProbeState;
+
+constexpr std::size_t k_max_default_concurrency = 1024;
+constexpr std::size_t k_fds_kept_back = 32;  // stdio, epoll, timers, signalfd, and slack
+
+// The order rows are printed in and the summary counts them in.
+constexpr ProbeState k_state_order[] = {ProbeState::open,        ProbeState::closed,
+                                        ProbeState::filtered,    ProbeState::unreachable,
+                                        ProbeState::open_filtered, ProbeState::bad_echo,
+                                        ProbeState::no_echo,     ProbeState::error};
+
+struct Endpoint {
+  std::string host;  // as the user wrote it, for sorting
+  std::uint16_t port = 0;
+  net::ProbeSpec spec;
+  std::string unresolved;  // why there is nothing to probe (a name that did not resolve)
+  std::vector<double> rtts;
+  std::size_t done = 0;
+  bool any_open = false;
+  bool any_bad_echo = false;
+  ProbeState state = ProbeState::error;
+  report::ProbeResult last;
+};
+
+std::string protocol_name(const cli::TransportOptions& t) {
+  if (t.unix_domain) return t.type == net::SockType::stream ? "unix" : "unixdg";
+  return t.type == net::SockType::stream ? "tcp" : "udp";
+}
+
+std::string upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return s;
+}
+
+// Builds every endpoint; each name is resolved once, whatever its number of ports.
+std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
+                                   std::vector<std::pair<std::string, std::vector<std::string>>>& resolved) {
+  net::ProbeSpec base;
+  base.type = o.transport.type;
+  base.timeout = o.timeout;
+  base.echo = o.echo;
+  base.payload = o.payload;
+  if (o.echo) base.expect = o.expect.value_or(upper(o.payload));
+
+  std::vector<Endpoint> out;
+  for (const cli::ProbeTarget& t : o.targets) {
+    if (o.transport.unix_domain) {
+      Endpoint e{t.host, 0, base, "", {}, 0, false, false, ProbeState::error, {}};
+      e.spec.candidates = {net::Address::unix_path(t.host)};
+      out.push_back(std::move(e));
+      continue;
+    }
+    std::vector<net::Address> addresses;
+    std::string failure;
+    try {
+      addresses = net::resolve(t.host, 0, o.transport.family, o.transport.type);
+      std::vector<std::string> names;
+      for (const auto& a : addresses) names.push_back(a.host());
+      if (names.size() != 1 || names[0] != t.host) resolved.emplace_back(t.host, names);
+    } catch (const std::system_error& e) {
+      failure = e.code().message();
+      resolved.emplace_back(t.host, std::vector<std::string>{});
+    }
+    for (std::uint16_t port : t.ports) {
+      Endpoint e{t.host, port, base, failure, {}, 0, false, false, ProbeState::error, {}};
+      for (net::Address a : addresses) {
+        a.set_port(port);
+        e.spec.candidates.push_back(a);
+      }
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+std::string remote_of(const Endpoint& e, const net::ProbeOutcome& outcome) {
+  if (!outcome.remote.empty()) return outcome.remote.to_string();
+  if (e.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", e.host, e.port);
+  return fmt::format("{}:{}", e.host, e.port);
+}
+
+}  // namespace
+
+ExitStatus run_probe(const cli::ProbeOptions& o) {
+  const auto started = net::EventLoop::Clock::now();
+  std::size_t fd_limit = net::raise_fd_limit();
+  std::size_t concurrency = o.concurrency != 0
+                                ? o.concurrency
+                                : std::clamp<std::size_t>(fd_limit > k_fds_kept_back ? fd_limit - k_fds_kept_back : 1,
+                                                          1, k_max_default_concurrency);
+  const bool quiet = o.verbosity == cli::Verbosity::quiet;
+  report::Reporter out(stdout, o.json ? report::Format::json : report::Format::netstat,
+                       quiet ? report::Verbosity::quiet : report::Verbosity::normal);
+  const std::string proto = protocol_name(o.transport);
+
+  report::ProbeSummary summary;
+  std::vector<Endpoint> endpoints = endpoints_of(o, summary.resolved);
+
+  net::EventLoop loop;
+  net::Prober prober(loop, concurrency);
+  std::size_t outstanding = 0;
+  auto record = [&](Endpoint& e, const net::ProbeOutcome& outcome) {
+    ++e.done;
+    e.state = outcome.state;
+    e.any_open |= outcome.state == ProbeState::open;
+    e.any_bad_echo |= outcome.state == ProbeState::bad_echo;
+    if (outcome.rtt_ms && outcome.state == ProbeState::open) e.rtts.push_back(*outcome.rtt_ms);
+    e.last = report::ProbeResult{proto,
+                                 outcome.local.empty() ? "*" : outcome.local.to_string(),
+                                 remote_of(e, outcome),
+                                 std::string(net::state_name(outcome.state)),
+                                 outcome.rtt_ms,
+                                 e.done,
+                                 outcome.error != 0 ? std::strerror(outcome.error) : e.unresolved};
+    if (o.json) out.emit(e.last);
+  };
+
+  for (Endpoint& e : endpoints) {
+    if (e.spec.candidates.empty()) {  // nothing to probe: report it as the network would
+      for (std::size_t k = 0; k < o.count; ++k) record(e, net::ProbeOutcome{ProbeState::unreachable, std::nullopt, 0, {}, {}});
+      continue;
+    }
+    for (std::size_t k = 0; k < o.count; ++k) {
+      ++outstanding;
+      prober.submit(e.spec, started + k * o.interval, [&, ep = &e](const net::ProbeOutcome& r) {
+        record(*ep, r);
+        if (--outstanding == 0) loop.stop();
+      });
+    }
+  }
+  if (outstanding > 0) {
+    // Ctrl-C during --count ends early with the statistics so far, as ping does.
+    loop.on_signals({SIGINT, SIGTERM}, [&loop](int) { loop.stop(); });
+    loop.run();
+  }
+
+  std::stable_sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {
+    return std::tie(a.host, a.port) < std::tie(b.host, b.port);
+  });
+  bool all_good = true;
+  std::vector<std::size_t> counts(std::size(k_state_order), 0);
+  if (!o.json && !quiet) std::fputs((report::probe_table_header() + "\n").c_str(), stdout);
+  for (Endpoint& e : endpoints) {
+    if (e.any_open) e.state = e.any_bad_echo ? ProbeState::bad_echo : ProbeState::open;
+    e.last.state = std::string(net::state_name(e.state));
+    all_good &= e.state == ProbeState::open;
+    for (std::size_t i = 0; i < std::size(k_state_order); ++i) counts[i] += k_state_order[i] == e.state;
+    bool show_row = !o.open_only || e.state == ProbeState::open;
+    if (o.count > 1) {
+      if (show_row || o.json) out.emit(report::ProbeStats{e.last, report::summarize_rtts(e.rtts, e.done)});
+    } else if (!o.json && show_row) {
+      out.emit(e.last);
+    }
+  }
+  summary.endpoints = endpoints.size();
+  for (std::size_t i = 0; i < std::size(k_state_order); ++i) {
+    // The four states every probe can have are always listed; the rest when they occur.
+    if (i < 4 || counts[i] > 0)
+      summary.states.emplace_back(std::string(net::state_name(k_state_order[i])), counts[i]);
+  }
+  summary.seconds = std::chrono::duration<double>(net::EventLoop::Clock::now() - started).count();
+  out.emit(summary);
+  return all_good ? ExitStatus::ok : ExitStatus::failure;
+}
+
+}  // namespace sockecho::cmd

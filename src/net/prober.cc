@@ -1,0 +1,281 @@
+#include "net/prober.h"
+
+#include <sys/socket.h>
+
+#include "net/fd.h"
+#include "net/socket.h"
+#include "net/sys.h"
+#include "net/unix_socket_file.h"
+
+namespace sockecho::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// What a failed connect or send says about the endpoint, as nmap would put it.
+ProbeState state_of(int error) {
+  switch (error) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ENOENT:  // Unix: no socket at that path
+      return ProbeState::closed;
+    case ETIMEDOUT:
+    case EACCES:
+    case EPERM:  // a firewall said no
+      return ProbeState::filtered;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case EADDRNOTAVAIL:
+    case EAFNOSUPPORT:
+      return ProbeState::unreachable;
+    default:
+      return ProbeState::error;
+  }
+}
+
+constexpr std::size_t k_max_reply = 65536;
+
+}  // namespace
+
+std::string_view state_name(ProbeState state) {
+  switch (state) {
+    case ProbeState::open:
+      return "OPEN";
+    case ProbeState::closed:
+      return "CLOSED";
+    case ProbeState::filtered:
+      return "FILTERED";
+    case ProbeState::unreachable:
+      return "UNREACHABLE";
+    case ProbeState::open_filtered:
+      return "OPEN|FILTERED";
+    case ProbeState::bad_echo:
+      return "BADECHO";
+    case ProbeState::no_echo:
+      return "NOECHO";
+    case ProbeState::error:
+      return "ERROR";
+  }
+  return "?";
+}
+
+// One probe of one endpoint: connect (or send), maybe echo, across its candidates.
+class Prober::Probe final : public EventLoop::Handler {
+ public:
+  Probe(Prober& prober, ProbeSpec spec, Done done)
+      : m_prober(prober), m_spec(std::move(spec)), m_done(std::move(done)) {}
+
+  void start() { try_candidate(); }
+
+  void on_events(std::uint32_t events) override {
+    if (m_finished) return;
+    if (m_phase == Phase::connecting) {
+      int err = pending_error(m_fd.get());
+      if (err != 0) return fail(err);
+      if ((events & EPOLLOUT) == 0) return;
+      connected();
+    } else {
+      read_reply();
+    }
+  }
+
+ private:
+  enum class Phase { connecting, awaiting_reply };
+
+  void try_candidate() {
+    const Address& a = m_spec.candidates[m_index];
+    m_outcome = ProbeOutcome{};
+    m_outcome.remote = a;
+    m_reply.clear();
+    try {
+      m_fd = open_socket(a.family(), m_spec.type);
+      if (a.family() == AF_UNIX && m_spec.type == SockType::datagram) autobind(m_fd.get());
+    } catch (const std::system_error& e) {
+      return fail(e.code().value());
+    }
+    m_started = Clock::now();
+    int rc = ::connect(m_fd.get(), a.get(), a.size());
+    if (m_spec.type == SockType::datagram) {
+      if (rc < 0) return fail(errno);
+      note_local();
+      return send_datagram();
+    }
+    if (rc == 0) return connected();
+    if (errno != EINPROGRESS) return fail(errno);
+    m_phase = Phase::connecting;
+    watch(EPOLLOUT);
+  }
+
+  void connected() {
+    note_local();
+    // Probing 127.0.0.1:P from the ephemeral port P connects the socket to itself (TCP
+    // simultaneous open): nobody listens there, so it is closed.
+    if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
+    if (!m_spec.echo) return finish(ProbeState::open, ms_since(m_started));
+    // The echo's round trip is the RTT a health check cares about.
+    m_started = Clock::now();
+    IoResult r = send_some(m_fd.get(), m_spec.payload);
+    if (!r.ok() || r.bytes != m_spec.payload.size()) return finish_error(ProbeState::no_echo, r.error);
+    m_phase = Phase::awaiting_reply;
+    watch(EPOLLIN);
+  }
+
+  void send_datagram() {
+    IoResult r = send_some(m_fd.get(), m_spec.payload);
+    if (r.status == IoStatus::error) return fail(r.error);
+    m_phase = Phase::awaiting_reply;
+    watch(EPOLLIN);
+  }
+
+  void read_reply() {
+    char buf[4096];
+    IoResult r = recv_some(m_fd.get(), buf);
+    if (r.status == IoStatus::would_block) return;
+    if (m_spec.type == SockType::datagram) {
+      if (r.status == IoStatus::error) return fail(r.error);  // ECONNREFUSED: port unreachable
+      m_reply.assign(buf, r.bytes);
+      bool right = m_spec.expect.empty() || m_reply == m_spec.expect;
+      return finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
+    }
+    if (r.status == IoStatus::error) return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
+    if (r.status == IoStatus::eof) return finish(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, std::nullopt);
+    m_reply.append(buf, r.bytes);
+    if (m_reply.size() >= m_spec.expect.size() || m_reply.size() > k_max_reply) {
+      bool right = m_reply.compare(0, m_spec.expect.size(), m_spec.expect) == 0;
+      finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
+    }
+  }
+
+  void watch(std::uint32_t events) {
+    if (!m_registered) {
+      m_prober.m_loop.add(m_fd.get(), events, this);
+      m_registered = true;
+    } else {
+      m_prober.m_loop.modify(m_fd.get(), events, this);
+    }
+    if (m_timer == 0)
+      m_timer = m_prober.m_loop.add_timer(Clock::now() + m_spec.timeout, [this] {
+        m_timer = 0;
+        timed_out();
+      });
+  }
+
+  void timed_out() {
+    if (m_phase == Phase::connecting) return fail(ETIMEDOUT);
+    if (m_spec.type == SockType::datagram)
+      return finish(m_spec.echo ? ProbeState::no_echo : ProbeState::open_filtered, std::nullopt);
+    finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, ETIMEDOUT);
+  }
+
+  void note_local() {
+    Address local;
+    if (::getsockname(m_fd.get(), local.get_mutable(), local.size_mutable()) == 0)
+      m_outcome.local = local;
+  }
+
+  // A candidate failed: try the next address, or report this failure.
+  void fail(int error) {
+    release_socket();
+    if (m_index + 1 < m_spec.candidates.size()) {
+      ++m_index;
+      return try_candidate();
+    }
+    m_outcome.error = error;
+    m_outcome.state = state_of(error);
+    report();
+  }
+
+  void finish_error(ProbeState state, int error) {
+    m_outcome.error = error;
+    finish(state, std::nullopt);
+  }
+
+  void finish(ProbeState state, std::optional<double> rtt_ms) {
+    m_outcome.state = state;
+    m_outcome.rtt_ms = rtt_ms;
+    release_socket();
+    report();
+  }
+
+  void release_socket() {
+    if (m_timer != 0) m_prober.m_loop.cancel_timer(m_timer);
+    m_timer = 0;
+    if (m_registered) m_prober.m_loop.remove(m_fd.get());
+    m_registered = false;
+    m_fd.reset();
+  }
+
+  void report() {
+    m_finished = true;
+    m_prober.finished(this, m_outcome, m_done);
+  }
+
+  Prober& m_prober;
+  ProbeSpec m_spec;
+  Done m_done;
+  std::size_t m_index = 0;
+  Fd m_fd;
+  Phase m_phase = Phase::connecting;
+  bool m_registered = false;
+  bool m_finished = false;
+  EventLoop::TimerId m_timer = 0;
+  Clock::time_point m_started;
+  std::string m_reply;
+  ProbeOutcome m_outcome;
+};
+
+Prober::Prober(EventLoop& loop, std::size_t concurrency)
+    : m_loop(loop), m_concurrency(concurrency == 0 ? 1 : concurrency) {}
+
+Prober::~Prober() {
+  if (m_wakeup != 0) m_loop.cancel_timer(m_wakeup);
+}
+
+void Prober::submit(ProbeSpec spec, EventLoop::TimePoint when, Done done) {
+  m_queue.emplace(when, Job{std::move(spec), std::move(done)});
+  pump();
+}
+
+void Prober::pump() {
+  if (m_pumping) return;  // a probe that finished at once, inside the loop below
+  m_pumping = true;
+  auto now = EventLoop::Clock::now();
+  while (m_in_flight < m_concurrency && !m_queue.empty() && m_queue.begin()->first <= now) {
+    auto node = m_queue.extract(m_queue.begin());
+    ++m_in_flight;
+    auto probe = std::make_unique<Probe>(*this, std::move(node.mapped().spec),
+                                         std::move(node.mapped().done));
+    Probe* raw = probe.get();
+    m_probes.emplace(raw, std::move(probe));
+    raw->start();
+  }
+  m_pumping = false;
+  // Wake up for the next scheduled probe, if it is not due yet and there is room.
+  if (!m_queue.empty() && m_in_flight < m_concurrency) {
+    auto next = m_queue.begin()->first;
+    if (m_wakeup == 0 || next < m_wakeup_at) {
+      if (m_wakeup != 0) m_loop.cancel_timer(m_wakeup);
+      m_wakeup_at = next;
+      m_wakeup = m_loop.add_timer(next, [this] {
+        m_wakeup = 0;
+        pump();
+      });
+    }
+  }
+}
+
+void Prober::finished(Probe* probe, const ProbeOutcome& outcome, const Done& done) {
+  --m_in_flight;
+  done(outcome);
+  // Destroyed after the current batch: events for it may still be queued in it.
+  m_loop.defer([this, probe] { m_probes.erase(probe); });
+  pump();
+}
+
+}  // namespace sockecho::net

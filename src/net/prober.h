@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/address.h"
+#include "net/event_loop.h"
+#include "net/resolver.h"
+
+namespace sockecho::net {
+
+enum class ProbeState { open, closed, filtered, unreachable, open_filtered, bad_echo, no_echo, error };
+
+// The word printed for a state: OPEN, CLOSED, FILTERED, UNREACHABLE, OPEN|FILTERED, ...
+std::string_view state_name(ProbeState state);
+
+struct ProbeSpec {
+  std::vector<Address> candidates;  // tried in order until one is OPEN
+  SockType type = SockType::stream;
+  std::chrono::milliseconds timeout{2000};  // per candidate
+  bool echo = false;        // streams: send payload after connecting, check the reply
+  std::string payload;      // sent by datagram probes and by echo probes
+  std::string expect;       // the reply an echo (or datagram) probe must get; empty: any
+};
+
+struct ProbeOutcome {
+  ProbeState state = ProbeState::error;
+  std::optional<double> rtt_ms;  // connect time, or the echo/datagram round trip
+  int error = 0;                 // errno behind a state that is not OPEN, when there is one
+  Address remote;                // the candidate that gave this outcome
+  Address local;                 // the local address used, when there was one
+};
+
+// Runs probes on the loop, at most `concurrency` at once, each started no earlier than
+// the time it was submitted for. Owns the probe sockets; reports each outcome once.
+class Prober {
+ public:
+  using Done = std::function<void(const ProbeOutcome&)>;
+
+  Prober(EventLoop& loop, std::size_t concurrency);
+  ~Prober();
+
+  void submit(ProbeSpec spec, EventLoop::TimePoint when, Done done);
+  std::size_t in_flight() const { return m_in_flight; }
+  bool idle() const { return m_in_flight == 0 && m_queue.empty(); }
+
+ private:
+  class Probe;
+  friend class Probe;
+  struct Job {
+    ProbeSpec spec;
+    Done done;
+  };
+
+  void pump();
+  void finished(Probe* probe, const ProbeOutcome& outcome, const Done& done);
+
+  EventLoop& m_loop;
+  std::size_t m_concurrency;
+  std::size_t m_in_flight = 0;
+  bool m_pumping = false;
+  std::multimap<EventLoop::TimePoint, Job> m_queue;
+  EventLoop::TimerId m_wakeup = 0;
+  EventLoop::TimePoint m_wakeup_at{};
+  std::unordered_map<Probe*, std::unique_ptr<Probe>> m_probes;
+};
+
+}  // namespace sockecho::net
