@@ -13,17 +13,11 @@
 #include "cmd/send.h"
 #include "cmd/serve.h"
 #include "exit_status.h"
+#include "overloaded.h"
 #include "net/sys.h"
 
 namespace sockecho {
 namespace {
-
-template <typename... T>
-struct Overloaded : T... {
-  using T::operator()...;
-};
-template <typename... T>
-Overloaded(T...) -> Overloaded<T...>;
 
 int report_error(std::string_view message, ExitStatus status) {
   std::string line = fmt::format("sockecho: {}\n", message);

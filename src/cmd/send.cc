@@ -27,12 +27,6 @@ constexpr std::string_view k_prompt = "sockecho> ";
 
 void prompt() { net::write_all(STDERR_FILENO, k_prompt); }
 
-std::optional<report::TcpInfo> tcp_report(int fd) {
-  auto s = net::tcp_stats(fd);
-  if (!s) return std::nullopt;
-  return report::TcpInfo{s->rtt_us / 1000.0, s->rttvar_us / 1000.0, s->retransmits, s->cwnd};
-}
-
 // -v: the connection as netstat would show it, on stderr, so stdout stays the replies.
 class Diagnostics {
  public:
@@ -47,14 +41,14 @@ class Diagnostics {
     if (!m_on) return;
     m_local = net::Address::local_of(fd);
     m_peer = peer.to_string();
-    m_reporter.emit(report::Established{socket(fd), m_proto == "tcp" ? tcp_report(fd) : std::nullopt});
+    m_reporter.emit(report::Established{socket(fd), m_proto == "tcp" ? net::tcp_info_report(fd) : std::nullopt});
   }
 
   void closed(int fd, std::uint64_t sent, std::uint64_t received, const char* reason) {
     if (!m_on) return;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
     m_reporter.emit(report::Closed{socket(fd), received, sent, seconds, reason,
-                                   m_proto == "tcp" ? tcp_report(fd) : std::nullopt});
+                                   m_proto == "tcp" ? net::tcp_info_report(fd) : std::nullopt});
   }
 
  private:

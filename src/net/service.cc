@@ -16,6 +16,12 @@ report::Socket describe_socket(const std::string& proto, int fd, const Address& 
   return report::Socket{proto, local.to_string(), remote, queued_in(fd), queued_out(fd)};
 }
 
+std::optional<report::TcpInfo> tcp_info_report(int fd) {
+  auto s = tcp_stats(fd);
+  if (!s) return std::nullopt;
+  return report::TcpInfo{s->rtt_us / 1000.0, s->rttvar_us / 1000.0, s->retransmits, s->cwnd};
+}
+
 void for_each_line(std::string_view data, const std::function<void(std::string_view)>& fn) {
   while (!data.empty()) {
     std::size_t nl = data.find('\n');

@@ -34,6 +34,9 @@ using EventSink = std::function<void(const report::Event&)>;
 report::Socket describe_socket(const std::string& proto, int fd, const Address& local,
                                const std::string& remote);
 
+// TCP_INFO as the report shows it; nullopt for non-TCP sockets.
+std::optional<report::TcpInfo> tcp_info_report(int fd);
+
 // Calls fn(line) for each line of data (a trailing piece without newline counts as one),
 // the way -v shows messages.
 void for_each_line(std::string_view data, const std::function<void(std::string_view)>& fn);

@@ -23,12 +23,6 @@ double seconds_between(EventLoop::TimePoint a, EventLoop::TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::optional<report::TcpInfo> tcp_report(int fd) {
-  auto s = tcp_stats(fd);
-  if (!s) return std::nullopt;
-  return report::TcpInfo{s->rtt_us / 1000.0, s->rttvar_us / 1000.0, s->retransmits, s->cwnd};
-}
-
 }  // namespace
 
 class StreamServer::Session final : public EventLoop::Handler {
@@ -44,7 +38,9 @@ class StreamServer::Session final : public EventLoop::Handler {
   void start() {
     if (m_server.m_options.report_connections) {
       m_local = Address::local_of(m_fd.get());
-      m_server.emit(report::Established{socket_line(), std::nullopt});
+      const ServiceOptions& o = m_server.m_options;
+      m_server.emit(report::Established{
+          socket_line(), o.report_messages && o.proto == "tcp" ? tcp_info_report(m_fd.get()) : std::nullopt});
     }
     m_server.m_loop.add(m_fd.get(), EPOLLIN, this);
     arm_idle_timer();
@@ -242,7 +238,7 @@ class StreamServer::Session final : public EventLoop::Handler {
       report::Closed e{socket_line(), m_rx, m_tx,
                        seconds_between(m_started, m_server.m_loop.now()), reason, std::nullopt};
       if (m_server.m_options.report_messages && m_server.m_options.proto == "tcp")
-        e.tcp = tcp_report(m_fd.get());
+        e.tcp = tcp_info_report(m_fd.get());
       m_server.emit(std::move(e));
     }
     m_fd.reset();

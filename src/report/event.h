@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -86,6 +87,9 @@ struct ProbeStats {
   ProbeResult last;  // the row: the endpoint and its latest state
   RttStats rtt;
 };
+
+// A state word as a key: "OPEN|FILTERED" -> "open_filtered".
+std::string state_key(std::string_view state);
 
 struct ProbeSummary {
   std::size_t endpoints = 0;

@@ -1,18 +1,11 @@
 #include "report/json_format.h"
 
-#include <cctype>
-
 #include <fmt/format.h>
+
+#include "overloaded.h"
 
 namespace sockecho::report {
 namespace {
-
-template <typename... T>
-struct Overloaded : T... {
-  using T::operator()...;
-};
-template <typename... T>
-Overloaded(T...) -> Overloaded<T...>;
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
@@ -117,9 +110,7 @@ std::string format_json(const Event& event) {
           [](const ProbeSummary& e) {
             std::string out = fmt::format(R"({{"event":"probe_summary","endpoints":{})", e.endpoints);
             for (const auto& [state, n] : e.states) {
-              std::string key = state;
-              for (char& c : key) c = c == '|' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-              out += fmt::format(R"(,"{}":{})", key, n);
+              out += fmt::format(R"(,"{}":{})", state_key(state), n);
             }
             out += fmt::format(R"(,"duration_s":{:.6f},"resolved":{{)", e.seconds);
             bool first = true;

@@ -3,17 +3,12 @@
 #include <cctype>
 
 #include <fmt/format.h>
+
+#include "overloaded.h"
 #include <fmt/ranges.h>
 
 namespace sockecho::report {
 namespace {
-
-template <typename... T>
-struct Overloaded : T... {
-  using T::operator()...;
-};
-template <typename... T>
-Overloaded(T...) -> Overloaded<T...>;
 
 // netstat's own widths; a longer address pushes the columns right, as netstat does.
 std::string columns(const Socket& s, std::string_view state) {
@@ -43,6 +38,13 @@ std::string rtt(const std::optional<double>& ms) {
 }
 
 }  // namespace
+
+std::string state_key(std::string_view state) {
+  std::string key(state);
+  for (char& c : key)
+    c = c == '|' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
 
 std::string probe_table_header() {
   return fmt::format("{:<6}{:<23} {:<23} {:<13}{}", "Proto", "Local Address", "Foreign Address",
@@ -106,9 +108,7 @@ std::string format_netstat(const Event& event) {
               out += fmt::format("{} resolved to {}\n", name, fmt::join(addresses, " "));
             out += fmt::format("summary endpoints={}", e.endpoints);
             for (const auto& [state, n] : e.states) {
-              std::string key = state;
-              for (char& c : key) c = c == '|' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-              out += fmt::format(" {}={}", key, n);
+              out += fmt::format(" {}={}", state_key(state), n);
             }
             return out + " time=" + seconds(e.seconds);
           },

@@ -70,3 +70,17 @@ TEST_CASE("net::parse_port_list expands lists and ranges") {
   CHECK_THROWS_AS(parse_port_list("0"), ParseError);
   CHECK_THROWS_AS(parse_port_list("1-70000"), ParseError);
 }
+
+TEST_CASE("net::parse_host_ports takes a port list after the host") {
+  auto hp = parse_host_ports("localhost:22,80,8000-8002");
+  CHECK(hp.host == "localhost");
+  CHECK(hp.ports == std::vector<std::uint16_t>{22, 80, 8000, 8001, 8002});
+  hp = parse_host_ports("[::1]:1-3");
+  CHECK(hp.host == "::1");
+  CHECK(hp.ports == std::vector<std::uint16_t>{1, 2, 3});
+  hp = parse_host_ports("example.org");
+  CHECK(hp.ports.empty());
+  CHECK_THROWS_AS(parse_host_ports("h:80,70000"), ParseError);
+  CHECK_THROWS_AS(parse_host_ports("h:90-80"), ParseError);
+  CHECK_THROWS_AS(parse_host_ports("[::1:80"), ParseError);
+}

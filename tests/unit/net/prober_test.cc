@@ -1,0 +1,146 @@
+#include "net/prober.h"
+
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+
+#include "net/socket.h"
+#include "net/stream_server.h"
+
+using namespace sockecho::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Run {
+  EventLoop loop;
+  Prober prober{loop, 64};
+  std::vector<ProbeOutcome> outcomes;
+
+  void probe(ProbeSpec spec) {
+    prober.submit(std::move(spec), EventLoop::Clock::now(), [this](const ProbeOutcome& o) {
+      outcomes.push_back(o);
+      if (prober.idle()) loop.stop();
+    });
+  }
+  void run() {
+    if (!prober.idle()) {
+      loop.add_timer(10s, [this] { loop.stop(); });
+      loop.run();
+    }
+  }
+};
+
+Address loopback(std::uint16_t port) {
+  return resolve("127.0.0.1", port, Family::v4, SockType::stream).front();
+}
+
+// A port that is surely closed: bound, never listening, kept while the test runs.
+std::pair<Fd, std::uint16_t> closed_port(SockType type) {
+  Fd fd = open_socket(AF_INET, type);
+  Address a = loopback(0);
+  REQUIRE(::bind(fd.get(), a.get(), a.size()) == 0);
+  std::uint16_t port = Address::local_of(fd.get()).port();
+  return {std::move(fd), port};
+}
+
+}  // namespace
+
+TEST_CASE("net::Prober tells open from closed TCP ports") {
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t open_port = Address::local_of(listener.get()).port();
+  auto [holder, closed] = closed_port(SockType::stream);
+  Run r;
+  r.probe(ProbeSpec{{loopback(open_port)}, SockType::stream, 2s, false, "", ""});
+  r.probe(ProbeSpec{{loopback(closed)}, SockType::stream, 2s, false, "", ""});
+  r.run();
+  REQUIRE(r.outcomes.size() == 2);
+  int open = 0, refused = 0;
+  for (const auto& o : r.outcomes) {
+    if (o.state == ProbeState::open) {
+      ++open;
+      CHECK(o.rtt_ms.has_value());
+      CHECK(o.remote.port() == open_port);
+      CHECK(o.local.port() != 0);
+    }
+    if (o.state == ProbeState::closed) {
+      ++refused;
+      CHECK(o.error == ECONNREFUSED);
+    }
+  }
+  CHECK(open == 1);
+  CHECK(refused == 1);
+}
+
+TEST_CASE("net::Prober tries the next candidate when one refuses") {
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t open_port = Address::local_of(listener.get()).port();
+  auto [holder, closed] = closed_port(SockType::stream);
+  Run r;
+  r.probe(ProbeSpec{{loopback(closed), loopback(open_port)}, SockType::stream, 2s, false, "", ""});
+  r.run();
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].state == ProbeState::open);
+  CHECK(r.outcomes[0].remote.port() == open_port);
+}
+
+TEST_CASE("net::Prober reads UDP silence as OPEN|FILTERED and ICMP as CLOSED") {
+  Fd silent = open_socket(AF_INET, SockType::datagram);
+  Address a = loopback(0);
+  REQUIRE(::bind(silent.get(), a.get(), a.size()) == 0);
+  std::uint16_t silent_port = Address::local_of(silent.get()).port();
+  std::uint16_t closed;
+  {
+    auto [fd, port] = closed_port(SockType::datagram);
+    closed = port;
+  }  // unbound again: datagrams to it draw a port unreachable
+  Run r;
+  r.probe(ProbeSpec{{loopback(silent_port)}, SockType::datagram, 200ms, false, "probe", ""});
+  r.probe(ProbeSpec{{loopback(closed)}, SockType::datagram, 2s, false, "probe", ""});
+  r.run();
+  REQUIRE(r.outcomes.size() == 2);
+  for (const auto& o : r.outcomes) {
+    if (o.remote.port() == silent_port) CHECK(o.state == ProbeState::open_filtered);
+    else CHECK(o.state == ProbeState::closed);
+  }
+}
+
+TEST_CASE("net::Prober checks the echo of a stream service") {
+  Run r;
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t port = Address::local_of(listener.get()).port();
+  StreamServer upper(r.loop, std::move(listener), 16, ServiceOptions{}, nullptr);
+  upper.start();
+  ServiceOptions echo_options;
+  echo_options.mode = Mode::echo;
+  Fd listener2 = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t port2 = Address::local_of(listener2.get()).port();
+  StreamServer echo(r.loop, std::move(listener2), 16, echo_options, nullptr);
+  echo.start();
+  r.probe(ProbeSpec{{loopback(port)}, SockType::stream, 2s, true, "probe", "PROBE"});
+  r.probe(ProbeSpec{{loopback(port2)}, SockType::stream, 2s, true, "probe", "PROBE"});
+  r.run();
+  REQUIRE(r.outcomes.size() == 2);
+  for (const auto& o : r.outcomes)
+    CHECK(o.state == (o.remote.port() == port ? ProbeState::open : ProbeState::bad_echo));
+}
+
+TEST_CASE("net::Prober keeps at most `concurrency` probes in flight") {
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t port = Address::local_of(listener.get()).port();
+  EventLoop loop;
+  Prober prober(loop, 3);
+  std::size_t done = 0, max_in_flight = 0;
+  for (int i = 0; i < 20; ++i) {
+    prober.submit(ProbeSpec{{loopback(port)}, SockType::stream, 100ms, true, "x", "X"},
+                  EventLoop::Clock::now(), [&](const ProbeOutcome&) {
+                    ++done;
+                    if (prober.idle()) loop.stop();
+                  });
+    max_in_flight = std::max(max_in_flight, prober.in_flight());
+  }
+  loop.add_timer(10s, [&] { loop.stop(); });
+  loop.run();
+  CHECK(done == 20);  // no one answers the echo: each ends by its timeout, 3 at a time
+  CHECK(max_in_flight <= 3);
+}
