@@ -74,7 +74,7 @@ install: build
 uninstall:
 	rm -f "$(DESTDIR)$(PREFIX)/bin/sockecho" "$(DESTDIR)$(PREFIX)/share/man/man1/sockecho.1" \
 	  "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockecho" \
-	  "$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sockecho" \
+	  "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockecho" \
 	  "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockecho.fish"
 
 format:

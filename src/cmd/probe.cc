@@ -175,11 +175,8 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     }
   }
   summary.endpoints = endpoints.size();
-  for (std::size_t i = 0; i < std::size(k_state_order); ++i) {
-    // The four states every probe can have are always listed; the rest when they occur.
-    if (i < 4 || counts[i] > 0)
-      summary.states.emplace_back(std::string(net::state_name(k_state_order[i])), counts[i]);
-  }
+  for (std::size_t i = 0; i < std::size(k_state_order); ++i)
+    summary.states.emplace_back(std::string(net::state_name(k_state_order[i])), counts[i]);
   summary.seconds = std::chrono::duration<double>(net::EventLoop::Clock::now() - started).count();
   out.emit(summary);
   return all_good ? ExitStatus::ok : ExitStatus::failure;

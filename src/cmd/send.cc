@@ -162,7 +162,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     if (interactive) prompt();
     std::optional<std::string> line = next_line();
     if (!line) break;
-    if (interactive && net::is_word(*line, o.exit_word)) {
+    if (net::is_word(*line, o.exit_word)) {
       // The server answers the exit word with silence: send it and go, as the tutorial does.
       net::send_some(c.fd.get(), *line);
       break;

@@ -78,8 +78,6 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
       if (sent < 0) ++m_summary.errors;
       else m_summary.tx += static_cast<std::size_t>(sent);
     }
-  } else if (m_options.report_messages && !truncated) {
-    emit(report::Message{peer.to_string(), std::string(strip_padding(text)), ""});
   }
   if (is_shutdown || (m_options.once && !truncated)) {
     m_done = true;

@@ -127,6 +127,8 @@ class StreamServer::Session final : public EventLoop::Handler {
     for_each_line(data, [&](std::string_view line) {
       std::string_view out = discard ? std::string_view() : reply.substr(offset, line.size());
       offset += line.size();
+      // The NUL padding after a fixed buffer's newline is not a message of its own.
+      if (strip_padding(line).empty() && line.find('\0') != std::string_view::npos) return;
       m_server.emit(report::Message{m_peer, std::string(strip_padding(line)),
                                     std::string(strip_padding(out))});
     });

@@ -93,7 +93,8 @@ std::string state_key(std::string_view state);
 
 struct ProbeSummary {
   std::size_t endpoints = 0;
-  std::vector<std::pair<std::string, std::size_t>> states;  // state word -> count, fixed order
+  // state word -> count, every state in a fixed order (OPEN, CLOSED, FILTERED, UNREACHABLE first)
+  std::vector<std::pair<std::string, std::size_t>> states;
   double seconds = 0;
   std::vector<std::pair<std::string, std::vector<std::string>>> resolved;  // name -> addresses
 };

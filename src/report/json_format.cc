@@ -102,6 +102,10 @@ std::string format_json(const Event& event) {
           [](const ProbeResult& e) { return R"({"event":"probe",)" + probe_fields(e) + "}"; },
           [](const ProbeStats& e) {
             const RttStats& r = e.rtt;
+            if (r.received == 0)
+              return fmt::format(
+                  R"({{"event":"probe_stats",{},"sent":{},"received":0,"loss_percent":{:.1f},"min_ms":null,"avg_ms":null,"max_ms":null,"stddev_ms":null,"p50_ms":null,"p90_ms":null,"p99_ms":null}})",
+                  probe_fields(e.last), r.sent, r.loss_percent);
             return fmt::format(
                 R"({{"event":"probe_stats",{},"sent":{},"received":{},"loss_percent":{:.1f},"min_ms":{:.3f},"avg_ms":{:.3f},"max_ms":{:.3f},"stddev_ms":{:.3f},"p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f}}})",
                 probe_fields(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,

@@ -96,6 +96,9 @@ std::string format_netstat(const Event& event) {
           },
           [](const ProbeStats& e) {
             const RttStats& r = e.rtt;
+            if (r.received == 0)  // as ping: no round-trip line when nothing came back
+              return fmt::format("{}sent={} recv=0 loss={:.1f}%", probe_columns(e.last), r.sent,
+                                 r.loss_percent);
             return fmt::format(
                 "{}sent={} recv={} loss={:.1f}% min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms "
                 "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
@@ -107,7 +110,10 @@ std::string format_netstat(const Event& event) {
             for (const auto& [name, addresses] : e.resolved)
               out += fmt::format("{} resolved to {}\n", name, fmt::join(addresses, " "));
             out += fmt::format("summary endpoints={}", e.endpoints);
-            for (const auto& [state, n] : e.states) {
+            for (std::size_t i = 0; i < e.states.size(); ++i) {
+              const auto& [state, n] = e.states[i];
+              // The first four (open, closed, filtered, unreachable) always; others when seen.
+              if (i >= 4 && n == 0) continue;
               out += fmt::format(" {}={}", state_key(state), n);
             }
             return out + " time=" + seconds(e.seconds);

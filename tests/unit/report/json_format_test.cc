@@ -26,3 +26,18 @@ TEST_CASE("report::format_json writes one object with stable keys") {
         R"({"event":"summary","clients":1,"refused":2,"rx":3,"tx":4,"messages":5,"errors":6,"duration_s":0.500000})");
   CHECK(format_json(Established{s, TcpInfo{1, 2, 3, 4}}).find(R"("rtt_ms":1.000,"rttvar_ms":2.000,"retransmits":3,"cwnd":4})") != std::string::npos);
 }
+
+TEST_CASE("report::format_json writes probe results, stats and summary") {
+  ProbeResult r{"udp", "*", "127.0.0.1:53", "OPEN|FILTERED", std::nullopt, 2, ""};
+  CHECK(format_json(r) ==
+        R"({"event":"probe","proto":"udp","local":"*","remote":"127.0.0.1:53","state":"OPEN|FILTERED","rtt_ms":null,"seq":2,"error":""})");
+  RttStats lost{2, 0, 100, 0, 0, 0, 0, 0, 0, 0};
+  CHECK(format_json(ProbeStats{r, lost}).find(R"("received":0,"loss_percent":100.0,"min_ms":null)") != std::string::npos);
+  ProbeSummary s;
+  s.endpoints = 1;
+  s.states = {{"OPEN", 0}, {"OPEN|FILTERED", 1}};
+  s.seconds = 0.5;
+  s.resolved = {{"localhost", {"127.0.0.1"}}, {"nosuch", {}}};
+  CHECK(format_json(s) ==
+        R"({"event":"probe_summary","endpoints":1,"open":0,"open_filtered":1,"duration_s":0.500000,"resolved":{"localhost":["127.0.0.1"],"nosuch":[]}})");
+}

@@ -79,3 +79,48 @@ TEST_CASE("report::printable escapes control bytes only") {
   CHECK(printable("h\xC3\xA9llo") == "h\xC3\xA9llo");
   CHECK(printable("\t\x7f") == "\\x09\\x7f");
 }
+
+TEST_CASE("report::format_netstat shows every family and socket type") {
+  CHECK(fields(format_netstat(Listen{Socket{"udp", "[::]:53", "[::]:*", 0, 0}})) ==
+        std::vector<std::string>{"udp", "0", "0", "[::]:53", "[::]:*", "LISTEN"});
+  CHECK(fields(format_netstat(Established{Socket{"unix", "/tmp/s", "pid=42,uid=1000", 3, 4}, std::nullopt})) ==
+        std::vector<std::string>{"unix", "3", "4", "/tmp/s", "pid=42,uid=1000", "ESTABLISHED"});
+  CHECK(fields(format_netstat(Listen{Socket{"unixdg", "@echo", "*", 0, 0}})) ==
+        std::vector<std::string>{"unixdg", "0", "0", "@echo", "*", "LISTEN"});
+}
+
+TEST_CASE("report::format_netstat prints probe rows under their header") {
+  std::string header = probe_table_header();
+  ProbeResult open{"tcp", "127.0.0.1:40312", "127.0.0.1:48763", "OPEN", 0.101, 1, ""};
+  std::string row = format_netstat(open);
+  CHECK(row == "tcp   127.0.0.1:40312         127.0.0.1:48763         OPEN         0.101ms");
+  CHECK(header.find("Foreign Address") == row.find("127.0.0.1:48763"));
+  CHECK(header.find("State") == row.find("OPEN"));
+  ProbeResult closed{"tcp", "*", "127.0.0.1:1", "CLOSED", std::nullopt, 1, "Connection refused"};
+  CHECK(format_netstat(closed) ==
+        "tcp   *                       127.0.0.1:1             CLOSED       - (Connection refused)");
+}
+
+TEST_CASE("report::format_netstat prints probe statistics like ping") {
+  ProbeResult r{"tcp", "*", "127.0.0.1:1", "OPEN", 0.2, 3, ""};
+  RttStats s{3, 3, 0, 0.1, 0.2, 0.3, 0.08165, 0.2, 0.3, 0.3};
+  CHECK(format_netstat(ProbeStats{r, s}).find(
+            "sent=3 recv=3 loss=0.0% min/avg/max/stddev=0.100/0.200/0.300/0.082ms "
+            "p50/p90/p99=0.200/0.300/0.300ms") != std::string::npos);
+  RttStats lost{4, 0, 100, 0, 0, 0, 0, 0, 0, 0};
+  std::string line = format_netstat(ProbeStats{ProbeResult{"tcp", "*", "h:1", "CLOSED", std::nullopt, 4, ""}, lost});
+  CHECK(line.find("sent=4 recv=0 loss=100.0%") != std::string::npos);
+  CHECK(line.find("min/avg") == std::string::npos);
+}
+
+TEST_CASE("report::format_netstat summarises a probe run") {
+  ProbeSummary s;
+  s.endpoints = 3;
+  s.states = {{"OPEN", 1}, {"CLOSED", 2}, {"FILTERED", 0}, {"UNREACHABLE", 0},
+              {"OPEN|FILTERED", 0}, {"BADECHO", 1}};
+  s.seconds = 0.0123;
+  s.resolved = {{"localhost", {"127.0.0.1", "::1"}}};
+  CHECK(format_netstat(s) ==
+        "localhost resolved to 127.0.0.1 ::1\n"
+        "summary endpoints=3 open=1 closed=2 filtered=0 unreachable=0 badecho=1 time=0.012s");
+}
