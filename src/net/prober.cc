@@ -21,7 +21,8 @@ ProbeState state_of(int error) {
   switch (error) {
     case ECONNREFUSED:
     case ECONNRESET:
-    case ENOENT:  // Unix: no socket at that path
+    case ENOENT:      // Unix: no socket at that path
+    case EPROTOTYPE:  // Unix: a socket of the other type; nothing of ours listens
       return ProbeState::closed;
     case ETIMEDOUT:
     case EACCES:

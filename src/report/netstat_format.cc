@@ -12,16 +12,11 @@ namespace {
 
 // netstat's own widths; a longer address pushes the columns right, as netstat does.
 std::string columns(const Socket& s, std::string_view state) {
-  return fmt::format("{:<6}{:>6} {:>6} {:<19} {:<20} {}", s.proto, s.recv_q, s.send_q, s.local,
+  return fmt::format("{:<5} {:>6} {:>6} {:<19} {:<20} {}", s.proto, s.recv_q, s.send_q, s.local,
                      s.remote, state);
 }
 
-// Millisecond precision without trailing zeros: "1.2s", "0.034s", "0.0s".
-std::string seconds(double s) {
-  std::string out = fmt::format("{:.3f}", s);
-  while (out.back() == '0' && out[out.size() - 2] != '.') out.pop_back();
-  return out + "s";
-}
+std::string seconds(double s) { return fmt::format("{:.3f}s", s); }
 
 std::string tcp_extras(const std::optional<TcpInfo>& t) {
   if (!t) return "";
@@ -30,7 +25,7 @@ std::string tcp_extras(const std::optional<TcpInfo>& t) {
 }
 
 std::string probe_columns(const ProbeResult& p) {
-  return fmt::format("{:<6}{:<23} {:<23} {:<13}", p.proto, p.local, p.remote, p.state);
+  return fmt::format("{:<5} {:<23} {:<23} {:<12} ", p.proto, p.local, p.remote, p.state);
 }
 
 std::string rtt(const std::optional<double>& ms) {
@@ -47,7 +42,7 @@ std::string state_key(std::string_view state) {
 }
 
 std::string probe_table_header() {
-  return fmt::format("{:<6}{:<23} {:<23} {:<13}{}", "Proto", "Local Address", "Foreign Address",
+  return fmt::format("{:<5} {:<23} {:<23} {:<12} {}", "Proto", "Local Address", "Foreign Address",
                      "State", "RTT");
 }
 

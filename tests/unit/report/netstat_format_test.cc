@@ -43,7 +43,7 @@ TEST_CASE("report::format_netstat adds the extras of CLOSED and REFUSED") {
   Socket s{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", 0, 0};
   CHECK(format_netstat(Closed{s, 12, 12, 1.2, "eof", std::nullopt}) ==
         "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      CLOSED  rx=12 tx=12 "
-        "time=1.2s reason=eof");
+        "time=1.200s reason=eof");
   CHECK(format_netstat(Refused{s, "max-clients"}) ==
         "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      REFUSED  reason=max-clients");
   Socket u{"udp", "0.0.0.0:53", "0.0.0.0:*", 0, 0};
@@ -65,14 +65,14 @@ TEST_CASE("report::format_netstat prints messages as the tutorial server does") 
 
 TEST_CASE("report::format_netstat summarises") {
   CHECK(format_netstat(Summary{3, 1, 36, 30, 3, 0, 4.2}) ==
-        "summary clients=3 refused=1 rx=36 tx=30 messages=3 errors=0 time=4.2s");
+        "summary clients=3 refused=1 rx=36 tx=30 messages=3 errors=0 time=4.200s");
 }
 
 TEST_CASE("report::format_netstat prints durations to the millisecond") {
   Socket s{"tcp", "a", "b", 0, 0};
-  CHECK(format_netstat(Closed{s, 0, 0, 0.0000511, "", std::nullopt}).find("time=0.0s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 0.0000511, "", std::nullopt}).find("time=0.000s") != std::string::npos);
   CHECK(format_netstat(Closed{s, 0, 0, 0.0344, "", std::nullopt}).find("time=0.034s") != std::string::npos);
-  CHECK(format_netstat(Closed{s, 0, 0, 75.25, "", std::nullopt}).find("time=75.25s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 75.25, "", std::nullopt}).find("time=75.250s") != std::string::npos);
 }
 
 TEST_CASE("report::printable escapes control bytes only") {
@@ -99,6 +99,13 @@ TEST_CASE("report::format_netstat prints probe rows under their header") {
   ProbeResult closed{"tcp", "*", "127.0.0.1:1", "CLOSED", std::nullopt, 1, "Connection refused"};
   CHECK(format_netstat(closed) ==
         "tcp   *                       127.0.0.1:1             CLOSED       - (Connection refused)");
+}
+
+TEST_CASE("report::format_netstat keeps a space between full columns") {
+  auto f = fields(format_netstat(ProbeResult{"unixdg", "@f685d", "/tmp/d", "OPEN|FILTERED", std::nullopt, 1, ""}));
+  CHECK(f == std::vector<std::string>{"unixdg", "@f685d", "/tmp/d", "OPEN|FILTERED", "-"});
+  auto g = fields(format_netstat(Listen{Socket{"unixdg", "/tmp/d", "*", 123456, 654321}}));
+  CHECK(g == std::vector<std::string>{"unixdg", "123456", "654321", "/tmp/d", "*", "LISTEN"});
 }
 
 TEST_CASE("report::format_netstat prints probe statistics like ping") {
