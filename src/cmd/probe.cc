@@ -83,6 +83,7 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
       failure = e.code().message();
       resolved.emplace_back(t.host, std::vector<std::string>{});
     }
+    out.reserve(out.size() + t.ports.size());
     for (std::uint16_t port : t.ports) {
       Endpoint e{t.host, port, base, failure, {}, 0, false, false, ProbeState::error, {}};
       for (net::Address a : addresses) {
@@ -137,12 +138,13 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     if (o.json) out.emit(e.last);
   };
 
-  for (Endpoint& e : endpoints) {
-    if (e.spec.candidates.empty()) {  // nothing to probe: report it as the network would
-      for (std::size_t k = 0; k < o.count; ++k) record(e, net::ProbeOutcome{ProbeState::unreachable, std::nullopt, 0, {}, {}});
-      continue;
-    }
-    for (std::size_t k = 0; k < o.count; ++k) {
+  // Round k of every endpoint before round k+1: submissions come in time order.
+  for (std::size_t k = 0; k < o.count; ++k) {
+    for (Endpoint& e : endpoints) {
+      if (e.spec.candidates.empty()) {  // nothing to probe: report it as the network would
+        record(e, net::ProbeOutcome{ProbeState::unreachable, std::nullopt, 0, {}, {}});
+        continue;
+      }
       ++outstanding;
       prober.submit(e.spec, started + k * o.interval, [&, ep = &e](const net::ProbeOutcome& r) {
         record(*ep, r);
@@ -156,13 +158,17 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     loop.run();
   }
 
-  std::stable_sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {
-    return std::tie(a.host, a.port) < std::tie(b.host, b.port);
+  std::vector<Endpoint*> rows;
+  rows.reserve(endpoints.size());
+  for (Endpoint& e : endpoints) rows.push_back(&e);
+  std::stable_sort(rows.begin(), rows.end(), [](const Endpoint* a, const Endpoint* b) {
+    return std::tie(a->host, a->port) < std::tie(b->host, b->port);
   });
   bool all_good = true;
   std::vector<std::size_t> counts(std::size(k_state_order), 0);
   if (!o.json && !quiet) std::fputs((report::probe_table_header() + "\n").c_str(), stdout);
-  for (Endpoint& e : endpoints) {
+  for (Endpoint* row : rows) {
+    Endpoint& e = *row;
     if (e.any_open) e.state = e.any_bad_echo ? ProbeState::bad_echo : ProbeState::open;
     e.last.state = std::string(net::state_name(e.state));
     all_good &= e.state == ProbeState::open;

@@ -1,6 +1,8 @@
 #include "net/endpoint.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
+
 #include <charconv>
 
 namespace sockecho::net {
@@ -71,8 +73,15 @@ Split split_host(std::string_view text) {
   }
   std::size_t first = text.find(':');
   if (first == std::string_view::npos) return {std::string(text), std::nullopt};
-  // Two or more colons: a bare IPv6 literal; a port needs brackets.
-  if (text.find(':', first + 1) != std::string_view::npos) return {std::string(text), std::nullopt};
+  // Two or more colons: a bare IPv6 literal, which cannot carry a port ("::1:80" would be
+  // ambiguous); anything else with colons is a typo, not a name to look up.
+  if (text.find(':', first + 1) != std::string_view::npos) {
+    std::string literal(text.substr(0, text.find('%')));
+    in6_addr scratch{};
+    if (::inet_pton(AF_INET6, literal.c_str(), &scratch) != 1)
+      throw ParseError("not an IPv6 address; with a port, write [addr]:port");
+    return {std::string(text), std::nullopt};
+  }
   if (first == 0) throw ParseError("missing host before ':'");
   return {std::string(text.substr(0, first)), text.substr(first + 1)};
 }

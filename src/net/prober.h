@@ -48,7 +48,9 @@ class Prober {
   Prober(EventLoop& loop, std::size_t concurrency);
   ~Prober();
 
-  void submit(ProbeSpec spec, EventLoop::TimePoint when, Done done);
+  // spec is not copied: it must outlive the probe (the caller keeps one per endpoint,
+  // however many times that endpoint is probed).
+  void submit(const ProbeSpec& spec, EventLoop::TimePoint when, Done done);
   std::size_t in_flight() const { return m_in_flight; }
   bool idle() const { return m_in_flight == 0 && m_queue.empty(); }
 
@@ -56,7 +58,7 @@ class Prober {
   class Probe;
   friend class Probe;
   struct Job {
-    ProbeSpec spec;
+    const ProbeSpec* spec;
     Done done;
   };
 
