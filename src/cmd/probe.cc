@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -33,7 +34,7 @@ constexpr ProbeState k_state_order[] = {ProbeState::open,        ProbeState::clo
 struct Endpoint {
   std::string host;  // as the user wrote it, for sorting
   std::uint16_t port = 0;
-  net::ProbeSpec spec;
+  std::shared_ptr<net::ProbeSpec> spec;
   std::string unresolved;  // why there is nothing to probe (a name that did not resolve)
   std::vector<double> rtts;
   std::size_t done = 0;
@@ -67,8 +68,8 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
   std::vector<Endpoint> out;
   for (const cli::ProbeTarget& t : o.targets) {
     if (o.transport.unix_domain) {
-      Endpoint e{t.host, 0, base, "", {}, 0, false, false, ProbeState::error, {}};
-      e.spec.candidates = {net::Address::unix_path(t.host)};
+      Endpoint e{t.host, 0, std::make_shared<net::ProbeSpec>(base), "", {}, 0, false, false, ProbeState::error, {}};
+      e.spec->candidates = {net::Address::unix_path(t.host)};
       out.push_back(std::move(e));
       continue;
     }
@@ -85,10 +86,10 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
     }
     out.reserve(out.size() + t.ports.size());
     for (std::uint16_t port : t.ports) {
-      Endpoint e{t.host, port, base, failure, {}, 0, false, false, ProbeState::error, {}};
+      Endpoint e{t.host, port, std::make_shared<net::ProbeSpec>(base), failure, {}, 0, false, false, ProbeState::error, {}};
       for (net::Address a : addresses) {
         a.set_port(port);
-        e.spec.candidates.push_back(a);
+        e.spec->candidates.push_back(a);
       }
       out.push_back(std::move(e));
     }
@@ -141,7 +142,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   // Round k of every endpoint before round k+1: submissions come in time order.
   for (std::size_t k = 0; k < o.count; ++k) {
     for (Endpoint& e : endpoints) {
-      if (e.spec.candidates.empty()) {  // nothing to probe: report it as the network would
+      if (e.spec->candidates.empty()) {  // nothing to probe: report it as the network would
         record(e, net::ProbeOutcome{ProbeState::unreachable, std::nullopt, 0, {}, {}});
         continue;
       }

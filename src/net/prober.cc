@@ -70,8 +70,8 @@ std::string_view state_name(ProbeState state) {
 // One probe of one endpoint: connect (or send), maybe echo, across its candidates.
 class Prober::Probe final : public EventLoop::Handler {
  public:
-  Probe(Prober& prober, const ProbeSpec& spec, Done done)
-      : m_prober(prober), m_spec(spec), m_done(std::move(done)) {}
+  Probe(Prober& prober, std::shared_ptr<const ProbeSpec> spec, Done done)
+      : m_prober(prober), m_owned_spec(std::move(spec)), m_spec(*m_owned_spec), m_done(std::move(done)) {}
 
   void start() { try_candidate(); }
 
@@ -223,6 +223,7 @@ class Prober::Probe final : public EventLoop::Handler {
   }
 
   Prober& m_prober;
+  std::shared_ptr<const ProbeSpec> m_owned_spec;
   const ProbeSpec& m_spec;
   Done m_done;
   std::size_t m_index = 0;
@@ -243,9 +244,9 @@ Prober::~Prober() {
   if (m_wakeup != 0) m_loop.cancel_timer(m_wakeup);
 }
 
-void Prober::submit(const ProbeSpec& spec, EventLoop::TimePoint when, Done done) {
+void Prober::submit(std::shared_ptr<const ProbeSpec> spec, EventLoop::TimePoint when, Done done) {
   // Probes mostly come in time order: appending at the end is then constant time.
-  m_queue.emplace_hint(m_queue.end(), when, Job{&spec, std::move(done)});
+  m_queue.emplace_hint(m_queue.end(), when, Job{std::move(spec), std::move(done)});
   pump();
 }
 
@@ -256,7 +257,7 @@ void Prober::pump() {
   while (m_in_flight < m_concurrency && !m_queue.empty() && m_queue.begin()->first <= now) {
     auto node = m_queue.extract(m_queue.begin());
     ++m_in_flight;
-    auto probe = std::make_unique<Probe>(*this, *node.mapped().spec, std::move(node.mapped().done));
+    auto probe = std::make_unique<Probe>(*this, std::move(node.mapped().spec), std::move(node.mapped().done));
     Probe* raw = probe.get();
     m_probes.emplace(raw, std::move(probe));
     raw->start();

@@ -48,9 +48,8 @@ class Prober {
   Prober(EventLoop& loop, std::size_t concurrency);
   ~Prober();
 
-  // spec is not copied: it must outlive the probe (the caller keeps one per endpoint,
-  // however many times that endpoint is probed).
-  void submit(const ProbeSpec& spec, EventLoop::TimePoint when, Done done);
+  // The spec is shared, not copied: one per endpoint, however often it is probed.
+  void submit(std::shared_ptr<const ProbeSpec> spec, EventLoop::TimePoint when, Done done);
   std::size_t in_flight() const { return m_in_flight; }
   bool idle() const { return m_in_flight == 0 && m_queue.empty(); }
 
@@ -58,7 +57,7 @@ class Prober {
   class Probe;
   friend class Probe;
   struct Job {
-    const ProbeSpec* spec;
+    std::shared_ptr<const ProbeSpec> spec;
     Done done;
   };
 

@@ -18,7 +18,8 @@ struct Run {
   std::vector<ProbeOutcome> outcomes;
 
   void probe(ProbeSpec spec) {
-    prober.submit(std::move(spec), EventLoop::Clock::now(), [this](const ProbeOutcome& o) {
+    prober.submit(std::make_shared<const ProbeSpec>(std::move(spec)), EventLoop::Clock::now(),
+                  [this](const ProbeOutcome& o) {
       outcomes.push_back(o);
       if (prober.idle()) loop.stop();
     });
@@ -132,7 +133,7 @@ TEST_CASE("net::Prober keeps at most `concurrency` probes in flight") {
   Prober prober(loop, 3);
   std::size_t done = 0, max_in_flight = 0;
   for (int i = 0; i < 20; ++i) {
-    prober.submit(ProbeSpec{{loopback(port)}, SockType::stream, 100ms, true, "x", "X"},
+    prober.submit(std::make_shared<const ProbeSpec>(ProbeSpec{{loopback(port)}, SockType::stream, 100ms, true, "x", "X"}),
                   EventLoop::Clock::now(), [&](const ProbeOutcome&) {
                     ++done;
                     if (prober.idle()) loop.stop();
