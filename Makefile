@@ -16,7 +16,7 @@ TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh
 BENCH_PKGS := ncat coreutils
 
 .PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan \
-        bench install uninstall clean format
+        bench install uninstall clean format fuzz deb
 
 all: build
 
@@ -67,6 +67,21 @@ test-asan: deps-build deps-test $(ASAN_BUILD)/CMakeCache.txt
 
 bench: build deps-bench
 	BUILD=$(BUILD) bench/run
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS against its corpus in fuzz/corpus/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps-build
+	$(call ensure_pkgs,clang libclang-rt-dev)
+	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSOCKECHO_FUZZ=ON \
+	  -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
+
+# A Debian package of the binary, the man page and the completions (CPack).
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
