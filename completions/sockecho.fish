@@ -76,6 +76,8 @@ complete -c sockecho -n $serve -l idle-timeout -x -d 'close clients silent this 
 complete -c sockecho -n $serve -l once -d 'serve one client or one datagram, then exit'
 complete -c sockecho -n $serve -l reuseport -d 'set SO_REUSEPORT'
 complete -c sockecho -n $serve -l unix-mode -x -d 'with --unix: permissions of the socket file, in octal'
+complete -c sockecho -n $serve -l allow -x -d 'serve only peers in CIDR (repeatable)'
+complete -c sockecho -n $serve -l deny -x -d 'refuse peers in CIDR (repeatable; wins over --allow)'
 complete -c sockecho -n $serve -s v -l verbose -d 'also print every message'
 complete -c sockecho -n $serve -s q -l quiet -d 'print only errors'
 complete -c sockecho -n $serve -l json -d 'print events as JSON lines'

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "net/access_list.h"
 #include "net/resolver.h"
 #include "net/transform.h"
 
@@ -40,6 +41,7 @@ struct ServeOptions {
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
+  net::AccessList access;             // --allow / --deny
 };
 
 struct SendOptions {

@@ -67,7 +67,11 @@ cxxopts::Options serve_options() {
       ("once", "serve one client or one datagram, then exit")
       ("reuseport", "set SO_REUSEPORT (share the port with other servers)")
       ("unix-mode", "with --unix: permissions of the socket file, in octal (e.g. 0600)",
-       cxxopts::value<std::string>(), "MODE");
+       cxxopts::value<std::string>(), "MODE")
+      ("allow", "serve only peers in CIDR (repeatable; default: everyone)",
+       cxxopts::value<std::vector<std::string>>(), "CIDR")
+      ("deny", "refuse peers in CIDR (repeatable; wins over --allow)",
+       cxxopts::value<std::vector<std::string>>(), "CIDR");
   o.add_options("Output")
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
@@ -234,6 +238,15 @@ Command build_serve(const Result& r) {
   if (r.count("idle-timeout")) {
     o.idle_timeout = duration(r, "idle-timeout");
     if (o.idle_timeout->count() == 0) throw UsageError("--idle-timeout", "must be more than 0");
+  }
+  for (const char* rule : {"allow", "deny"}) {
+    if (!r.count(rule)) continue;
+    if (o.transport.unix_domain) throw UsageError(dashed(rule), "does not go with --unix (use --unix-mode)");
+    for (const std::string& text : r[rule].as<std::vector<std::string>>()) {
+      net::Cidr c = checked(dashed(rule) + " '" + text + "'", [&] { return net::parse_cidr(text); });
+      if (std::string_view(rule) == "allow") o.access.allow(c);
+      else o.access.deny(c);
+    }
   }
   o.once = r.count("once") > 0;
   o.reuseport = r.count("reuseport") > 0;

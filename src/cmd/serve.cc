@@ -59,6 +59,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
   s.proto = protocol_name(o.transport);
+  s.access = o.access;
   return s;
 }
 

@@ -55,6 +55,13 @@ void DatagramService::on_events(std::uint32_t) {
 }
 
 void DatagramService::handle(std::span<char> datagram, const Address& peer, bool truncated) {
+  if (!m_options.access.permits(peer)) {
+    ++m_summary.refused;
+    if (m_options.report_connections)
+      emit(report::Refused{describe_socket(m_options.proto, m_socket.get(), m_local, peer.to_string()),
+                           "denied"});
+    return;
+  }
   ++m_summary.messages;
   m_summary.rx += datagram.size();
   if (truncated) ++m_summary.errors;  // a cut datagram is not answered: the reply would lie

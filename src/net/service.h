@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "net/access_list.h"
 #include "net/address.h"
 #include "net/transform.h"
 #include "report/event.h"
@@ -26,6 +27,7 @@ struct ServiceOptions {
   bool report_connections = true;  // LISTEN/ESTABLISHED/CLOSED/REFUSED events
   bool report_messages = false;    // one Message event per line (-v)
   std::string proto = "tcp";       // the word events carry: tcp, udp, unix, unixdg
+  AccessList access;               // --allow / --deny, checked at accept and per datagram
 };
 
 using EventSink = std::function<void(const report::Event&)>;

@@ -319,14 +319,22 @@ void StreamServer::accept_ready() {
 }
 
 void StreamServer::accept_one(Fd fd, const Address& peer) {
-  if (m_options.max_clients != 0 && m_sessions.size() >= m_options.max_clients) {
+  const char* refusal = nullptr;
+  if (!m_options.access.permits(peer)) refusal = "denied";
+  else if (m_options.max_clients != 0 && m_sessions.size() >= m_options.max_clients) refusal = "max-clients";
+  if (refusal != nullptr) {
     ++m_summary.refused;
     if (m_options.report_connections) {
       Address local = Address::local_of(fd.get());
       emit(report::Refused{describe_socket(m_options.proto, fd.get(), local, remote_name(fd.get(), peer)),
-                           "max-clients"});
+                           refusal});
     }
-    return;  // fd closes here: the client sees EOF
+    // What already arrived is read and dropped, so that the close below is a FIN the
+    // client sees as EOF, not a RST for unread data.
+    while (recv_some(fd.get(), m_scratch).ok()) {
+    }
+    ::shutdown(fd.get(), SHUT_WR);
+    return;  // fd closes here
   }
   ++m_summary.clients;
   std::string remote = m_options.report_connections || m_options.report_messages

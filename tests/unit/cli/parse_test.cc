@@ -149,3 +149,12 @@ TEST_CASE("cli::suggest_subcommand suggests only near misses") {
   CHECK(suggest_subcommand("snd") == "send");
   CHECK(suggest_subcommand("completely-else") == "");
 }
+
+TEST_CASE("cli::parse reads repeated --allow and --deny") {
+  ServeOptions o = serve({"serve", "--allow", "127.0.0.0/8", "--allow", "::1", "--deny", "127.0.0.2"});
+  CHECK_FALSE(o.access.empty());
+  CHECK(usage_error({"serve", "--deny", "1.2.3.4/33"}) == "--deny '1.2.3.4/33': prefix length over 32");
+  CHECK(usage_error({"serve", "--allow", "localhost"}).rfind("--allow 'localhost': ", 0) == 0);
+  CHECK(usage_error({"serve", "--unix", "/tmp/s", "--allow", "::1"}) ==
+        "--allow: does not go with --unix (use --unix-mode)");
+}
