@@ -140,12 +140,15 @@ class _Collector(threading.Thread):
             return b"".join(self.chunks)
 
 
-def listen_port(line: str) -> int:
-    """The port of a LISTEN line: field 4 after the last ':' (or the JSON 'local' key)."""
+def listen_port(line: str):
+    """The port of a LISTEN line: field 4 after the last ':' (or the JSON 'local' key);
+    None for a Unix-domain listener, whose local address is a path."""
     if line.lstrip().startswith("{"):
         local = json.loads(line)["local"]
     else:
         local = line.split()[3]
+    if local.startswith(("/", "@")):
+        return None
     return int(local.rsplit(":", 1)[1])
 
 
@@ -207,7 +210,7 @@ class Server:
                     raise AssertionError(f"first stdout line is not LISTEN: {line!r}")
                 self.listen_line = line
                 self.port = listen_port(line)
-                if not 0 < self.port < 65536:
+                if self.port is not None and not 0 < self.port < 65536:
                     raise AssertionError(f"LISTEN line shows port {self.port}: {line!r}")
             elif self.ready == "proc":
                 self.port = wait_bound_port(self.proc.pid, "udp" if self.udp else "tcp",
