@@ -12,7 +12,8 @@ PORT       ?= 48763
 # Build: compiler, cmake, the three fixed libraries. Test: the peers the e2e tests talk to
 # and the tools that check the docs.
 BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2
-TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2
+TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
+              dpkg-dev file
 BENCH_PKGS := ncat coreutils
 
 .PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan \
@@ -80,7 +81,7 @@ fuzz: deps-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
 
 # A Debian package of the binary, the man page and the completions (CPack).
-deb: build
+deb: build deps-test
 	cd $(BUILD) && cpack -G DEB
 
 install: build
