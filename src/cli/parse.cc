@@ -180,6 +180,9 @@ std::vector<std::string> positionals(const Result& r) {
   return r.count("args") ? r["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
+// A word the user typed, quoted so that even an empty one shows: "'serv'", "''".
+std::string quoted(std::string_view word) { return "'" + std::string(word) + "'"; }
+
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -193,7 +196,7 @@ Command build_serve(const Result& r) {
   }
   if (r.count("bind")) o.bind = string_of(r, "bind");
   std::vector<std::string> args = positionals(r);
-  if (args.size() > 1) throw UsageError(args[1], "unexpected argument (serve takes [[ADDR:]PORT])");
+  if (args.size() > 1) throw UsageError(quoted(args[1]), "unexpected argument (serve takes [[ADDR:]PORT])");
   if (r.count("unix-mode")) {
     if (!o.transport.unix_domain) throw UsageError("--unix-mode", "goes with --unix only");
     std::string m = string_of(r, "unix-mode");
@@ -205,7 +208,7 @@ Command build_serve(const Result& r) {
   }
   if (o.transport.unix_domain) {
     if (args.size() == 1 && r.count("bind") && args[0] != o.bind)
-      throw UsageError(args[0], "conflicts with --bind " + o.bind);
+      throw UsageError(quoted(args[0]), "conflicts with --bind " + o.bind);
     if (args.size() == 1) o.bind = args[0];
     if (o.bind.empty()) throw UsageError("--unix", "needs a PATH (or @name)");
   } else if (args.size() == 1) {
@@ -215,7 +218,7 @@ Command build_serve(const Result& r) {
     } else {
       net::HostPort hp = checked("address '" + a + "'", [&] { return net::parse_host_port(a); });
       if (r.count("bind") && hp.host != o.bind)
-        throw UsageError(a, "conflicts with --bind " + o.bind);
+        throw UsageError(quoted(a), "conflicts with --bind " + o.bind);
       o.bind = hp.host;
       if (hp.port) o.port = *hp.port;
     }
@@ -415,15 +418,15 @@ Command parse(int argc, const char* const* argv) {
   if (first == "help") {
     if (argc < 3) return HelpRequest{main_help()};
     const Subcommand* s = find_subcommand(argv[2]);
-    if (!s) throw UsageError(argv[2], "unknown subcommand; try 'sockecho --help'");
+    if (!s) throw UsageError(quoted(argv[2]), "unknown subcommand; try 'sockecho --help'");
     return HelpRequest{help_for(*s)};
   }
   if (!first.empty() && first.front() == '-')
-    throw UsageError(std::string(first), "unknown option; options go after the subcommand");
+    throw UsageError(quoted(first), "unknown option; options go after the subcommand");
   const Subcommand* sub = find_subcommand(first);
   if (!sub) {
     std::string near = suggest_subcommand(first);
-    throw UsageError(std::string(first),
+    throw UsageError(quoted(first),
                      near.empty() ? "unknown subcommand; try 'sockecho --help'"
                                   : "unknown subcommand; did you mean '" + near + "'?");
   }
@@ -454,7 +457,7 @@ Command parse(int argc, const char* const* argv) {
   }
   if (result.count("help")) return HelpRequest{help_for(*sub)};
   if (!result.unmatched().empty())
-    throw UsageError(result.unmatched().front(), "unexpected argument");
+    throw UsageError(quoted(result.unmatched().front()), "unexpected argument");
   return sub->build(result);
 }
 

@@ -107,8 +107,10 @@ TEST_CASE("cli::parse answers --help, --version and help SUBCOMMAND") {
 
 TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({}) == "missing subcommand: try 'sockecho --help'");
-  CHECK(usage_error({"serv"}) == "serv: unknown subcommand; did you mean 'serve'?");
-  CHECK(usage_error({"xyzzy"}) == "xyzzy: unknown subcommand; try 'sockecho --help'");
+  CHECK(usage_error({"serv"}) == "'serv': unknown subcommand; did you mean 'serve'?");
+  CHECK(usage_error({"xyzzy"}) == "'xyzzy': unknown subcommand; try 'sockecho --help'");
+  CHECK(usage_error({""}) == "'': unknown subcommand; try 'sockecho --help'");
+  CHECK(usage_error({"serve", "127.0.0.1:0", ""}) == "'': unexpected argument (serve takes [[ADDR:]PORT])");
   CHECK(usage_error({"serve", "-p", "70000"}) == "--port '70000': port out of range (0-65535)");
   CHECK(usage_error({"serve", "-p", "abc"}) == "--port 'abc': not a port number");
   CHECK(usage_error({"serve", "--bogus"}) == "--bogus: unknown option; see 'sockecho serve --help'");
@@ -117,7 +119,7 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({"serve", "--tcp", "--udp"}) == "--tcp/--udp: pick one");
   CHECK(usage_error({"serve", "-4", "-6"}) == "-4/-6: pick one");
   CHECK(usage_error({"serve", "-v", "-q"}) == "-v/-q: pick one");
-  CHECK(usage_error({"serve", "1", "2"}) == "2: unexpected argument (serve takes [[ADDR:]PORT])");
+  CHECK(usage_error({"serve", "1", "2"}) == "'2': unexpected argument (serve takes [[ADDR:]PORT])");
   CHECK(usage_error({"serve", "--backlog", "0"}) == "--backlog: 0 is out of range (1-1048576)");
   CHECK(usage_error({"serve", "--max-clients", "-3"}).find("--max-clients") != std::string::npos);
   CHECK(usage_error({"serve", "--idle-timeout", "0"}) == "--idle-timeout: must be more than 0");
