@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -16,7 +17,7 @@ TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh
               dpkg-dev file
 BENCH_PKGS := ncat coreutils
 
-.PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan \
+.PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan test-tsan \
         bench install uninstall clean format fuzz deb
 
 all: build
@@ -52,7 +53,7 @@ run serve: build
 	./$(BUILD)/sockecho serve -p $(PORT)
 
 # The whole suite: the dev build (-Werror), then the same tests under ASan+UBSan.
-test: deps test-dev test-asan
+test: deps test-dev test-asan test-tsan
 
 test-dev: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -65,6 +66,16 @@ test-asan: deps-build deps-test $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# The only code that runs on several threads is serve --threads: its tests run under TSan.
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON \
+	  -DSOCKECHO_TSAN=ON -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF
+
+test-tsan: deps-build deps-test $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target sockecho
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 SOCKECHO=$(TSAN_BUILD)/sockecho \
+	  python3 tests/e2e/test_threads.py
 
 bench: build deps-bench
 	BUILD=$(BUILD) bench/run
@@ -97,4 +108,4 @@ format:
 	clang-format -i $$(find src tests bench -name '*.cc' -o -name '*.h' -o -name '*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

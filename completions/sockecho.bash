@@ -5,7 +5,7 @@
 # The options of each subcommand, as `sockecho SUBCOMMAND --help` prints them.
 _sockecho_transport_opts='--tcp --udp --unix -4 -6 -p --port -h --help'
 _sockecho_serve_opts="$_sockecho_transport_opts -b --bind --backlog --mode --exit-word
-    --shutdown-word --max-clients --idle-timeout --once --reuseport --unix-mode --allow --deny -v --verbose
+    --shutdown-word --max-clients --idle-timeout --once --reuseport --threads --unix-mode --allow --deny -v --verbose
     -q --quiet --json"
 _sockecho_send_opts="$_sockecho_transport_opts -w --timeout --connect-timeout --retries
     --exit-word -v --verbose"
@@ -13,7 +13,7 @@ _sockecho_probe_opts="$_sockecho_transport_opts -w --timeout --concurrency --pay
     --expect -c --count -i --interval --open -q --quiet --json"
 # Options that take a value (the next word, or after '=').
 _sockecho_value_opts='-p --port -b --bind --backlog --mode --exit-word --shutdown-word
-    --max-clients --idle-timeout --unix-mode --allow --deny -w --timeout --connect-timeout --retries
+    --max-clients --idle-timeout --threads --unix-mode --allow --deny -w --timeout --connect-timeout --retries
     --concurrency --payload --expect -c --count -i --interval'
 
 # File names for a Unix socket path; $1 is a prefix such as "--bind=".

@@ -75,6 +75,7 @@ complete -c sockecho -n $serve -l max-clients -x -d 'serve at most N clients at 
 complete -c sockecho -n $serve -l idle-timeout -x -d 'close clients silent this long (default never)'
 complete -c sockecho -n $serve -l once -d 'serve one client or one datagram, then exit'
 complete -c sockecho -n $serve -l reuseport -d 'set SO_REUSEPORT'
+complete -c sockecho -n $serve -l threads -x -d 'serve on N threads, each with its own SO_REUSEPORT socket'
 complete -c sockecho -n $serve -l unix-mode -x -d 'with --unix: permissions of the socket file, in octal'
 complete -c sockecho -n $serve -l allow -x -d 'serve only peers in CIDR (repeatable)'
 complete -c sockecho -n $serve -l deny -x -d 'refuse peers in CIDR (repeatable; wins over --allow)'

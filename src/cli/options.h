@@ -42,6 +42,7 @@ struct ServeOptions {
   bool json = false;
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
   net::AccessList access;             // --allow / --deny
+  unsigned threads = 1;               // --threads: event loops, each on its own socket
 };
 
 struct SendOptions {

@@ -66,6 +66,8 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::string>(), "DUR")
       ("once", "serve one client or one datagram, then exit")
       ("reuseport", "set SO_REUSEPORT (share the port with other servers)")
+      ("threads", "serve on N threads, each with its own SO_REUSEPORT socket (default 1)",
+       cxxopts::value<std::string>(), "N")
       ("unix-mode", "with --unix: permissions of the socket file, in octal (e.g. 0600)",
        cxxopts::value<std::string>(), "MODE")
       ("allow", "serve only peers in CIDR (repeatable; default: everyone)",
@@ -251,6 +253,10 @@ Command build_serve(const Result& r) {
       else o.access.deny(c);
     }
   }
+  if (r.count("threads")) o.threads = static_cast<unsigned>(number(r, "threads", 1, 256));
+  if (o.threads > 1 && r.count("once")) throw UsageError("--threads", "does not go with --once");
+  if (o.threads > 1 && o.transport.unix_domain)
+    throw UsageError("--threads", "does not go with --unix (SO_REUSEPORT is for IP sockets)");
   o.once = r.count("once") > 0;
   o.reuseport = r.count("reuseport") > 0;
   if (r.count("verbose") && r.count("quiet")) throw UsageError("-v/-q", "pick one");

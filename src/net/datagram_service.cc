@@ -86,7 +86,9 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
       else m_summary.tx += static_cast<std::size_t>(sent);
     }
   }
-  if (is_shutdown || (m_options.once && !truncated)) {
+  if (is_shutdown && m_options.on_shutdown_word) {
+    m_options.on_shutdown_word();
+  } else if (is_shutdown || (m_options.once && !truncated)) {
     m_done = true;
     m_loop.stop();
   }

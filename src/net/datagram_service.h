@@ -11,13 +11,13 @@ namespace sockecho::net {
 
 // The service on one unconnected datagram socket (UDP or Unix datagram): each datagram
 // gets one reply datagram to its sender, by recvfrom/sendto, with no per-peer state.
-class DatagramService final : public EventLoop::Handler {
+class DatagramService final : public EventLoop::Handler, public Service {
  public:
   DatagramService(EventLoop& loop, Fd socket, ServiceOptions options, EventSink sink);
 
-  void start();     // reports LISTEN, starts reading
-  void shutdown();  // stops the loop: there is nothing in flight to finish
-  report::Summary summary() const;
+  void start() override;     // reports LISTEN, starts reading
+  void shutdown() override;  // stops the loop: there is nothing in flight to finish
+  report::Summary summary() const override;
 
   void on_events(std::uint32_t events) override;
 

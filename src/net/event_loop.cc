@@ -1,5 +1,6 @@
 #include "net/event_loop.h"
 
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 
 #include <algorithm>
@@ -22,8 +23,41 @@ class EventLoop::SignalHandler final : public EventLoop::Handler {
   EventLoop& m_loop;
 };
 
-EventLoop::EventLoop() : m_epoll(::epoll_create1(EPOLL_CLOEXEC)), m_events(256) {
+class EventLoop::WakeHandler final : public EventLoop::Handler {
+ public:
+  explicit WakeHandler(EventLoop& loop) : m_loop(loop) {}
+  void on_events(std::uint32_t) override {
+    std::uint64_t count = 0;
+    read_some(m_loop.m_wake_fd.get(), {reinterpret_cast<char*>(&count), sizeof count});
+    std::vector<std::function<void()>> posted;
+    {
+      std::lock_guard<std::mutex> lock(m_loop.m_posted_mutex);
+      posted.swap(m_loop.m_posted);
+    }
+    for (auto& fn : posted) fn();
+  }
+
+ private:
+  EventLoop& m_loop;
+};
+
+EventLoop::EventLoop()
+    : m_epoll(::epoll_create1(EPOLL_CLOEXEC)),
+      m_events(256),
+      m_wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!m_epoll) throw_errno("epoll_create1");
+  if (!m_wake_fd) throw_errno("eventfd");
+  m_wake_handler = std::make_unique<WakeHandler>(*this);
+  add(m_wake_fd.get(), EPOLLIN, m_wake_handler.get());
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(m_posted_mutex);
+    m_posted.push_back(std::move(fn));
+  }
+  std::uint64_t one = 1;
+  write_some(m_wake_fd.get(), {reinterpret_cast<const char*>(&one), sizeof one});
 }
 
 EventLoop::~EventLoop() {

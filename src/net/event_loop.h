@@ -8,6 +8,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -57,6 +58,10 @@ class EventLoop {
   // Runs fn after the current batch of events has been dispatched.
   void defer(std::function<void()> fn);
 
+  // Runs fn on the loop's thread soon. The only member that may be called from another
+  // thread.
+  void post(std::function<void()> fn);
+
   // Blocks the signals and delivers them through a signalfd to fn, on the loop.
   void on_signals(std::initializer_list<int> signals, std::function<void(int)> fn);
 
@@ -71,6 +76,7 @@ class EventLoop {
     Handler* handler;
   };
   class SignalHandler;
+  class WakeHandler;
 
   int next_timeout_ms() const;
   void run_timers();
@@ -85,6 +91,11 @@ class EventLoop {
   std::unordered_map<TimerId, TimePoint> m_timer_index;
   TimerId m_next_timer = 1;
   std::vector<std::function<void()>> m_deferred;
+
+  Fd m_wake_fd;  // an eventfd: post() writes it, the loop reads it
+  std::unique_ptr<WakeHandler> m_wake_handler;
+  std::mutex m_posted_mutex;
+  std::vector<std::function<void()>> m_posted;
 
   Fd m_signal_fd;
   sigset_t m_old_mask{};

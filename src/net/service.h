@@ -3,9 +3,11 @@
 // What the stream server and the datagram service share: their options, the sink their
 // events go to, and the buffer pool that keeps idle clients free of buffers.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,9 +30,23 @@ struct ServiceOptions {
   bool report_messages = false;    // one Message event per line (-v)
   std::string proto = "tcp";       // the word events carry: tcp, udp, unix, unixdg
   AccessList access;               // --allow / --deny, checked at accept and per datagram
+  // With several threads: the clients of all of them, for max_clients (null: this one's).
+  std::shared_ptr<std::atomic<std::size_t>> shared_clients;
+  // Called when a client sends the shutdown word (null: stop this service only). With
+  // several threads it stops them all.
+  std::function<void()> on_shutdown_word;
 };
 
 using EventSink = std::function<void(const report::Event&)>;
+
+// What a runner does with any service, stream or datagram, on the loop it was made for.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual void start() = 0;     // report LISTEN, begin serving
+  virtual void shutdown() = 0;  // stop taking clients, finish, then stop the loop
+  virtual report::Summary summary() const = 0;
+};
 
 // The netstat columns of a socket, with the kernel's queue sizes at this moment.
 report::Socket describe_socket(const std::string& proto, int fd, const Address& local,

@@ -113,7 +113,8 @@ class StreamServer::Session final : public EventLoop::Handler {
 
     if (v.hit == WordHit::shutdown_word) {
       finish("shutdown-word");
-      m_server.shutdown();
+      if (o.on_shutdown_word) o.on_shutdown_word();
+      else m_server.shutdown();
     } else if (v.hit == WordHit::exit_word) {
       finish("exit-word");
     } else {
@@ -321,7 +322,7 @@ void StreamServer::accept_ready() {
 void StreamServer::accept_one(Fd fd, const Address& peer) {
   const char* refusal = nullptr;
   if (!m_options.access.permits(peer)) refusal = "denied";
-  else if (m_options.max_clients != 0 && m_sessions.size() >= m_options.max_clients) refusal = "max-clients";
+  else if (m_options.max_clients != 0 && client_count() >= m_options.max_clients) refusal = "max-clients";
   if (refusal != nullptr) {
     ++m_summary.refused;
     if (m_options.report_connections) {
@@ -337,6 +338,7 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
     return;  // fd closes here
   }
   ++m_summary.clients;
+  if (m_options.shared_clients) ++*m_options.shared_clients;
   std::string remote = m_options.report_connections || m_options.report_messages
                            ? remote_name(fd.get(), peer)
                            : std::string();
@@ -359,7 +361,12 @@ void StreamServer::stop_accepting() {
   m_listener.reset();
 }
 
+std::size_t StreamServer::client_count() const {
+  return m_options.shared_clients ? m_options.shared_clients->load() : m_sessions.size();
+}
+
 void StreamServer::session_done(Session* session) {
+  if (m_options.shared_clients) --*m_options.shared_clients;
   // Destroyed after the current batch: events for it may still be queued in it.
   m_loop.defer([this, session] {
     m_sessions.erase(session);

@@ -18,16 +18,16 @@ namespace sockecho::net {
 // Per client, at most one read buffer of replies is ever held: a client that does not
 // read its replies stops being read from until it does (backpressure), so memory per
 // client is bounded by k_read_size and no client can slow another.
-class StreamServer final : public EventLoop::Handler {
+class StreamServer final : public EventLoop::Handler, public Service {
  public:
   static constexpr std::size_t k_read_size = 64 * 1024;
 
   StreamServer(EventLoop& loop, Fd listener, int backlog, ServiceOptions options, EventSink sink);
-  ~StreamServer();
+  ~StreamServer() override;
 
-  void start();     // reports LISTEN, starts accepting
-  void shutdown();  // stop accepting, flush and close every client, then stop the loop
-  report::Summary summary() const;
+  void start() override;     // reports LISTEN, starts accepting
+  void shutdown() override;  // stop accepting, flush and close every client, then stop the loop
+  report::Summary summary() const override;
 
   void on_events(std::uint32_t events) override;
 
@@ -40,6 +40,7 @@ class StreamServer final : public EventLoop::Handler {
   std::string remote_name(int fd, const Address& peer) const;
   void stop_accepting();
   void session_done(Session* session);
+  std::size_t client_count() const;
   void maybe_finish();
   void emit(report::Event&& event) {
     if (m_sink) m_sink(event);

@@ -152,6 +152,13 @@ TEST_CASE("cli::suggest_subcommand suggests only near misses") {
   CHECK(suggest_subcommand("completely-else") == "");
 }
 
+TEST_CASE("cli::parse reads --threads and its limits") {
+  CHECK(serve({"serve"}).threads == 1);
+  CHECK(serve({"serve", "--threads", "4"}).threads == 4);
+  CHECK(usage_error({"serve", "--threads", "0"}) == "--threads: 0 is out of range (1-256)");
+  CHECK(usage_error({"serve", "--threads", "2", "--once"}) == "--threads: does not go with --once");
+}
+
 TEST_CASE("cli::parse reads repeated --allow and --deny") {
   ServeOptions o = serve({"serve", "--allow", "127.0.0.0/8", "--allow", "::1", "--deny", "127.0.0.2"});
   CHECK_FALSE(o.access.empty());
