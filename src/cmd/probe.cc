@@ -13,6 +13,8 @@
 #include "net/event_loop.h"
 #include "net/prober.h"
 #include "net/resolver.h"
+#include "net/service.h"
+#include "net/transform.h"
 #include "net/sys.h"
 #include "report/netstat_format.h"
 #include "report/reporter.h"
@@ -44,14 +46,8 @@ struct Endpoint {
   report::ProbeResult last;
 };
 
-std::string protocol_name(const cli::TransportOptions& t) {
-  if (t.unix_domain) return t.type == net::SockType::stream ? "unix" : "unixdg";
-  return t.type == net::SockType::stream ? "tcp" : "udp";
-}
-
 std::string upper(std::string s) {
-  for (char& c : s)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  net::apply_mode(net::Mode::upper, s);
   return s;
 }
 
@@ -115,7 +111,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   const bool quiet = o.verbosity == cli::Verbosity::quiet;
   report::Reporter out(stdout, o.json ? report::Format::json : report::Format::netstat,
                        quiet ? report::Verbosity::quiet : report::Verbosity::normal);
-  const std::string proto = protocol_name(o.transport);
+  const std::string proto = net::protocol_name(o.transport.type, o.transport.unix_domain);
 
   report::ProbeSummary summary;
   std::vector<Endpoint> endpoints = endpoints_of(o, summary.resolved);

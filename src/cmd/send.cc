@@ -69,7 +69,7 @@ class Diagnostics {
 ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
   net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
   if (!c.fd) network_failure(c.error, "connect to", c.address);
-  Diagnostics diag(o.verbose, o.transport.unix_domain ? "unix" : "tcp");
+  Diagnostics diag(o.verbose, net::protocol_name(o.transport.type, o.transport.unix_domain));
   diag.established(c.fd.get(), c.address);
 
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
@@ -141,7 +141,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     ++next_address;
   };
   connect_next();
-  Diagnostics diag(o.verbose, o.transport.unix_domain ? "unixdg" : "udp");
+  Diagnostics diag(o.verbose, net::protocol_name(o.transport.type, o.transport.unix_domain));
   diag.established(c.fd.get(), c.address);
 
   std::string words_input = o.words.value_or("");

@@ -57,11 +57,6 @@ std::vector<net::Fd> open_service_sockets(const cli::ServeOptions& o) {
   return fds;
 }
 
-std::string protocol_name(const cli::TransportOptions& t) {
-  if (t.unix_domain) return t.type == net::SockType::stream ? "unix" : "unixdg";
-  return t.type == net::SockType::stream ? "tcp" : "udp";
-}
-
 net::ServiceOptions service_options(const cli::ServeOptions& o) {
   net::ServiceOptions s;
   s.mode = o.mode;
@@ -72,7 +67,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.once = o.once;
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
-  s.proto = protocol_name(o.transport);
+  s.proto = net::protocol_name(o.transport.type, o.transport.unix_domain);
   s.access = o.access;
   return s;
 }

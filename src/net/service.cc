@@ -11,6 +11,11 @@ constexpr std::size_t k_max_pooled = 64;
 
 }  // namespace
 
+std::string protocol_name(SockType type, bool unix_domain) {
+  if (unix_domain) return type == SockType::stream ? "unix" : "unixdg";
+  return type == SockType::stream ? "tcp" : "udp";
+}
+
 report::Socket describe_socket(const std::string& proto, int fd, const Address& local,
                                const std::string& remote) {
   return report::Socket{proto, local.to_string(), remote, queued_in(fd), queued_out(fd)};

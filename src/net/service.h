@@ -14,6 +14,7 @@
 
 #include "net/access_list.h"
 #include "net/address.h"
+#include "net/resolver.h"
 #include "net/transform.h"
 #include "report/event.h"
 
@@ -47,6 +48,9 @@ class Service {
   virtual void shutdown() = 0;  // stop taking clients, finish, then stop the loop
   virtual report::Summary summary() const = 0;
 };
+
+// The word in the Proto column: tcp, udp, unix (stream) or unixdg (datagram).
+std::string protocol_name(SockType type, bool unix_domain);
 
 // The netstat columns of a socket, with the kernel's queue sizes at this moment.
 report::Socket describe_socket(const std::string& proto, int fd, const Address& local,

@@ -3,18 +3,10 @@
 import socket
 import unittest
 
-from harness import Server, ipv6_available, require_binary, run_sockecho
+from harness import Server, recv_to_eof, ipv6_available, require_binary, run_sockecho
 
 require_binary()
 
-
-def recv_all(sock):
-    out = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return out
-        out += chunk
 
 
 class StreamAccess(unittest.TestCase):
@@ -22,7 +14,7 @@ class StreamAccess(unittest.TestCase):
         with Server("--allow", "127.0.0.2/32") as srv:
             with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
                 me = c.getsockname()
-                self.assertEqual(recv_all(c), b"")
+                self.assertEqual(recv_to_eof(c), b"")
             line = srv.expect_state("REFUSED", f"127.0.0.1:{me[1]}")
             self.assertIn("reason=denied", line)
             rc, rest = srv.stop()
@@ -35,12 +27,12 @@ class StreamAccess(unittest.TestCase):
             with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
                 c.sendall(b"hello\n")
                 c.shutdown(socket.SHUT_WR)
-                self.assertEqual(recv_all(c), b"HELLO\n")
+                self.assertEqual(recv_to_eof(c), b"HELLO\n")
 
     def test_deny_wins_over_allow(self):
         with Server("--allow", "127.0.0.0/8", "--deny", "127.0.0.1") as srv:
             with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
-                self.assertEqual(recv_all(c), b"")
+                self.assertEqual(recv_to_eof(c), b"")
             srv.expect_state("REFUSED")
 
     @unittest.skipUnless(ipv6_available(), "no ::1")
@@ -48,11 +40,11 @@ class StreamAccess(unittest.TestCase):
         # The server sees ::ffff:127.0.0.1; the rule is written in IPv4.
         with Server("--deny", "127.0.0.1/32", host=None) as srv:
             with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
-                self.assertEqual(recv_all(c), b"")
+                self.assertEqual(recv_to_eof(c), b"")
             with socket.create_connection(("::1", srv.port), timeout=5) as c:
                 c.sendall(b"v6\n")
                 c.shutdown(socket.SHUT_WR)
-                self.assertEqual(recv_all(c), b"V6\n")
+                self.assertEqual(recv_to_eof(c), b"V6\n")
 
 
 class DatagramAccess(unittest.TestCase):

@@ -7,15 +7,11 @@ import signal
 import socket
 import unittest
 
-from harness import Server, require_binary, run_sockecho, upper
+from harness import Server, kv, require_binary, run_sockecho, upper
 
 require_binary()
 
 CLIENTS = 200
-
-
-def kv(line):
-    return dict(f.split("=", 1) for f in line.split() if "=" in f)
 
 
 class Threads(unittest.TestCase):

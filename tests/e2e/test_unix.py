@@ -7,20 +7,12 @@ import stat
 import tempfile
 import unittest
 
-from harness import Server, SOCKECHO, require_binary, run_sockecho, upper
+from harness import Server, recv_to_eof, SOCKECHO, require_binary, run_sockecho, upper
 
 require_binary()
 
 ALL_BYTES = bytes(range(256)) * 64
 
-
-def recv_all(sock):
-    out = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return out
-        out += chunk
 
 
 class UnixCase(unittest.TestCase):
@@ -46,7 +38,7 @@ class UnixStream(UnixCase):
                 c.connect(p)
                 c.sendall(ALL_BYTES)
                 c.shutdown(socket.SHUT_WR)
-                self.assertEqual(recv_all(c), upper(ALL_BYTES))
+                self.assertEqual(recv_to_eof(c), upper(ALL_BYTES))
             line = srv.expect_state("ESTABLISHED")
             self.assertEqual(line.split()[4], f"pid={os.getpid()},uid={os.getuid()}")
             rc, _ = srv.stop(signal.SIGINT)
