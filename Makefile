@@ -17,7 +17,7 @@ TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh
               dpkg-dev file
 BENCH_PKGS := ncat coreutils
 
-.PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan test-tsan \
+.PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan test-tsan test-fuzz \
         bench install uninstall clean format fuzz deb
 
 all: build
@@ -53,7 +53,7 @@ run serve: build
 	./$(BUILD)/sockecho serve -p $(PORT)
 
 # The whole suite: the dev build (-Werror), then the same tests under ASan+UBSan.
-test: deps test-dev test-asan test-tsan
+test: deps test-dev test-asan test-tsan test-fuzz
 
 test-dev: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -90,6 +90,11 @@ fuzz: deps-build
 	  -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
+
+# The bounded fuzz run of `make test`: every target for FUZZ_TEST_SECONDS against its corpus.
+FUZZ_TEST_SECONDS ?= 20
+test-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
 # A Debian package of the binary, the man page and the completions (CPack).
 deb: build deps-test

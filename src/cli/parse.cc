@@ -391,6 +391,17 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string printable_ascii(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
+}
+
 std::string suggest_subcommand(std::string_view typed) {
   std::string best;
   std::size_t best_distance = 3;  // more than two edits away is not a typo

@@ -8,11 +8,17 @@
 
 namespace sockecho::cli {
 
+// Bytes typed on the command line, made safe for a one-line message: control bytes and
+// bytes above 0x7e as \xNN, so a newline in an argument cannot split the error line.
+std::string printable_ascii(std::string_view text);
+
 // A command line the program cannot run: app_main prints "sockecho: <what>: <why>"
-// and exits 2.
+// and exits 2. Both parts are printable ASCII, whatever was typed.
 struct UsageError : std::runtime_error {
-  UsageError(std::string what, std::string why)
-      : std::runtime_error(what + ": " + why), subject(std::move(what)), reason(std::move(why)) {}
+  UsageError(const std::string& what, const std::string& why)
+      : std::runtime_error(printable_ascii(what) + ": " + printable_ascii(why)),
+        subject(printable_ascii(what)),
+        reason(printable_ascii(why)) {}
   std::string subject;
   std::string reason;
 };

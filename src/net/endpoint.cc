@@ -76,7 +76,10 @@ Split split_host(std::string_view text) {
   // Two or more colons: a bare IPv6 literal, which cannot carry a port ("::1:80" would be
   // ambiguous); anything else with colons is a typo, not a name to look up.
   if (text.find(':', first + 1) != std::string_view::npos) {
-    std::string literal(text.substr(0, text.find('%')));
+    std::size_t scope = text.find('%');
+    if (scope != std::string_view::npos && text.find(':', scope) != std::string_view::npos)
+      throw ParseError("a port after a scoped IPv6 address needs brackets: [addr%scope]:port");
+    std::string literal(text.substr(0, scope));
     in6_addr scratch{};
     if (::inet_pton(AF_INET6, literal.c_str(), &scratch) != 1)
       throw ParseError("not an IPv6 address; with a port, write [addr]:port");

@@ -145,6 +145,11 @@ TEST_CASE("cli::parse never puts a non-ASCII quote in a message") {
   }
 }
 
+TEST_CASE("cli::UsageError keeps to one printable ASCII line whatever was typed") {
+  CHECK(usage_error({"send", "a\n:x"}) == "TARGET 'a\\x0a:x': not a port number");
+  CHECK(usage_error({"serv\xc3\xa9"}) == "'serv\\xc3\\xa9': unknown subcommand; did you mean 'serve'?");
+}
+
 TEST_CASE("cli::suggest_subcommand suggests only near misses") {
   CHECK(suggest_subcommand("serv") == "serve");
   CHECK(suggest_subcommand("sned") == "send");

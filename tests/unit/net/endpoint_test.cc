@@ -60,6 +60,7 @@ TEST_CASE("net::parse_host_port rejects malformed addresses") {
   CHECK_THROWS_AS(parse_host_port("::1:48389"), ParseError);  // needs brackets
   CHECK_THROWS_AS(parse_host_port("a:b:c"), ParseError);
   CHECK(parse_host_port("fe80::1%lo").host == "fe80::1%lo");
+  CHECK_THROWS_AS(parse_host_port("fe80::1%lo:80"), ParseError);  // the port would be lost
 }
 
 TEST_CASE("net::parse_port_list expands lists and ranges") {
