@@ -70,7 +70,6 @@ class BufferPool {
   explicit BufferPool(std::size_t buffer_size) : m_size(buffer_size) {}
   std::vector<char> take();
   void give(std::vector<char>&& buffer);
-  std::size_t buffer_size() const { return m_size; }
 
  private:
   std::size_t m_size;

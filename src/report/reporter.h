@@ -18,7 +18,6 @@ class Reporter {
       : m_out(out), m_format(format), m_verbosity(verbosity) {}
 
   void emit(const Event& event);
-  bool wants_messages() const { return m_verbosity == Verbosity::verbose; }
 
  private:
   std::FILE* m_out;
