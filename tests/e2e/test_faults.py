@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, SOCKECHO, T, Server, connect, ipv6_available, kv,
+from harness import (E2E, SOCKECHO, T, Server, _kill_and_reap, connect, ipv6_available, kv,
                      no_pending_connection, no_pending_datagram, one_error_line, recv_exact,
                      require_binary, require_tool, rss_kib, run_timed, upper)
 
@@ -259,15 +259,7 @@ class Faults(E2E):
         proc = subprocess.Popen(argv, **kw)
 
         def reap():
-            if proc.poll() is None:
-                try:
-                    proc.kill()
-                except ProcessLookupError:
-                    pass
-            try:
-                proc.wait(timeout=T)
-            except subprocess.TimeoutExpired:
-                pass
+            _kill_and_reap(proc)
             for p in (proc.stdin, proc.stdout, proc.stderr):
                 if p is not None:
                     try:
