@@ -90,10 +90,7 @@ class StreamServer::Session final : public EventLoop::Handler {
     }
     if (r.status == IoStatus::eof) {  // half-close: answer what we have, then close
       m_peer_eof = true;
-      m_reason = "eof";
-      m_state = State::draining;
-      if (m_pending.empty()) after_drained();
-      else update_interest();
+      finish("eof");
       return;
     }
     m_last_active = m_server.m_loop.now();
