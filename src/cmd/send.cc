@@ -97,6 +97,8 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
 class LineReader {
  public:
   explicit LineReader(int fd) : m_fd(fd) {}
+  // Lines of text already in hand (the WORDs), no fd behind them.
+  explicit LineReader(std::string text) : m_fd(-1), m_buffer(std::move(text)), m_eof(true) {}
   std::optional<std::string> next() {
     for (;;) {
       std::size_t nl = m_buffer.find('\n', m_scanned);
@@ -144,23 +146,13 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
   Diagnostics diag(o.verbose, net::protocol_name(o.transport.type, o.transport.unix_domain));
   diag.established(c.fd.get(), c.address);
 
-  std::string words_input = o.words.value_or("");
-  std::size_t words_at = 0;
-  LineReader reader(STDIN_FILENO);
-  auto next_line = [&]() -> std::optional<std::string> {
-    if (!o.words) return reader.next();
-    if (words_at >= words_input.size()) return std::nullopt;
-    std::size_t nl = words_input.find('\n', words_at);
-    std::string line = words_input.substr(words_at, nl - words_at);
-    words_at = nl + 1;
-    return line;
-  };
+  LineReader reader = o.words ? LineReader(*o.words) : LineReader(STDIN_FILENO);
 
   std::uint64_t sent = 0, received = 0;
   bool answered_once = false;
   for (;;) {
     if (interactive) prompt();
-    std::optional<std::string> line = next_line();
+    std::optional<std::string> line = reader.next();
     if (!line) break;
     if (net::is_word(*line, o.exit_word)) {
       // The server answers the exit word with silence: send it and go, as the tutorial does.
