@@ -71,7 +71,7 @@ std::string_view state_name(ProbeState state) {
 class Prober::Probe final : public EventLoop::Handler {
  public:
   Probe(Prober& prober, std::shared_ptr<const ProbeSpec> spec, Done done)
-      : m_prober(prober), m_owned_spec(std::move(spec)), m_spec(*m_owned_spec), m_done(std::move(done)) {}
+      : m_prober(prober), m_spec(std::move(spec)), m_done(std::move(done)) {}
 
   void start() { try_candidate(); }
 
@@ -91,19 +91,19 @@ class Prober::Probe final : public EventLoop::Handler {
   enum class Phase { connecting, awaiting_reply };
 
   void try_candidate() {
-    const Address& a = m_spec.candidates[m_index];
+    const Address& a = m_spec->candidates[m_index];
     m_outcome = ProbeOutcome{};
     m_outcome.remote = a;
     m_reply.clear();
     try {
-      m_fd = open_socket(a.family(), m_spec.type);
-      if (a.family() == AF_UNIX && m_spec.type == SockType::datagram) autobind(m_fd.get());
+      m_fd = open_socket(a.family(), m_spec->type);
+      if (a.family() == AF_UNIX && m_spec->type == SockType::datagram) autobind(m_fd.get());
     } catch (const std::system_error& e) {
       return fail(e.code().value());
     }
     m_started = Clock::now();
     int rc = ::connect(m_fd.get(), a.get(), a.size());
-    if (m_spec.type == SockType::datagram) {
+    if (m_spec->type == SockType::datagram) {
       if (rc < 0) return fail(errno);
       note_local();
       return send_datagram();
@@ -123,17 +123,17 @@ class Prober::Probe final : public EventLoop::Handler {
     // Probing 127.0.0.1:P from the ephemeral port P connects the socket to itself (TCP
     // simultaneous open): nobody listens there, so it is closed.
     if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
-    if (!m_spec.echo) return finish(ProbeState::open, ms_since(m_started));
+    if (!m_spec->echo) return finish(ProbeState::open, ms_since(m_started));
     // The echo's round trip is the RTT a health check cares about.
     m_started = Clock::now();
-    IoResult r = send_some(m_fd.get(), m_spec.payload);
-    if (!r.ok() || r.bytes != m_spec.payload.size()) return finish_error(ProbeState::no_echo, r.error);
+    IoResult r = send_some(m_fd.get(), m_spec->payload);
+    if (!r.ok() || r.bytes != m_spec->payload.size()) return finish_error(ProbeState::no_echo, r.error);
     m_phase = Phase::awaiting_reply;
     watch(EPOLLIN);
   }
 
   void send_datagram() {
-    IoResult r = send_some(m_fd.get(), m_spec.payload);
+    IoResult r = send_some(m_fd.get(), m_spec->payload);
     if (r.status == IoStatus::error) return fail(r.error);
     m_phase = Phase::awaiting_reply;
     watch(EPOLLIN);
@@ -143,17 +143,17 @@ class Prober::Probe final : public EventLoop::Handler {
     char buf[4096];
     IoResult r = recv_some(m_fd.get(), buf);
     if (r.status == IoStatus::would_block) return;
-    if (m_spec.type == SockType::datagram) {
+    if (m_spec->type == SockType::datagram) {
       if (r.status == IoStatus::error) return fail(r.error);  // ECONNREFUSED: port unreachable
       m_reply.assign(buf, r.bytes);
-      bool right = m_spec.expect.empty() || m_reply == m_spec.expect;
+      bool right = m_spec->expect.empty() || m_reply == m_spec->expect;
       return finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
     }
     if (r.status == IoStatus::error) return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
     if (r.status == IoStatus::eof) return finish(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, std::nullopt);
     m_reply.append(buf, r.bytes);
-    if (m_reply.size() >= m_spec.expect.size() || m_reply.size() > k_max_reply) {
-      bool right = m_reply.compare(0, m_spec.expect.size(), m_spec.expect) == 0;
+    if (m_reply.size() >= m_spec->expect.size() || m_reply.size() > k_max_reply) {
+      bool right = m_reply.compare(0, m_spec->expect.size(), m_spec->expect) == 0;
       finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
     }
   }
@@ -166,7 +166,7 @@ class Prober::Probe final : public EventLoop::Handler {
       m_prober.m_loop.modify(m_fd.get(), events, this);
     }
     if (m_timer == 0)
-      m_timer = m_prober.m_loop.add_timer(Clock::now() + m_spec.timeout, [this] {
+      m_timer = m_prober.m_loop.add_timer(Clock::now() + m_spec->timeout, [this] {
         m_timer = 0;
         timed_out();
       });
@@ -174,8 +174,8 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void timed_out() {
     if (m_phase == Phase::connecting) return fail(ETIMEDOUT);
-    if (m_spec.type == SockType::datagram)
-      return finish(m_spec.echo ? ProbeState::no_echo : ProbeState::open_filtered, std::nullopt);
+    if (m_spec->type == SockType::datagram)
+      return finish(m_spec->echo ? ProbeState::no_echo : ProbeState::open_filtered, std::nullopt);
     finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, ETIMEDOUT);
   }
 
@@ -188,7 +188,7 @@ class Prober::Probe final : public EventLoop::Handler {
   // A candidate failed: try the next address, or report this failure.
   void fail(int error) {
     release_socket();
-    if (m_index + 1 < m_spec.candidates.size()) {
+    if (m_index + 1 < m_spec->candidates.size()) {
       ++m_index;
       return try_candidate();
     }
@@ -223,8 +223,7 @@ class Prober::Probe final : public EventLoop::Handler {
   }
 
   Prober& m_prober;
-  std::shared_ptr<const ProbeSpec> m_owned_spec;
-  const ProbeSpec& m_spec;
+  std::shared_ptr<const ProbeSpec> m_spec;
   Done m_done;
   std::size_t m_index = 0;
   Fd m_fd;
