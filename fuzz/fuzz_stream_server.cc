@@ -40,6 +40,7 @@
 #include "net/fd.h"
 #include "net/socket.h"
 #include "net/stream_server.h"
+#include "cmd/net_report.h"
 #include "report/event.h"
 #include "word_model.h"
 
@@ -64,10 +65,10 @@ class Harness final : public net::EventLoop::Handler {
     // A loopback address of its own, out of the way of scans of 127.0.0.1.
     sin.sin_addr.s_addr = htonl(0x7f534543);  // 127.83.69.67
     sin.sin_port = 0;
-    net::Fd listener = net::open_listener(
+    auto listener = std::make_shared<net::Fd>(net::open_listener(
         net::Address(reinterpret_cast<const sockaddr*>(&sin), sizeof sin),
-        net::SockType::stream, net::ListenOptions{});
-    m_address = net::Address::local_of(listener.get());
+        net::SockType::stream, net::ListenOptions{}));
+    m_address = net::Address::local_of(listener->get());
     net::ServiceOptions o;
     o.mode = net::Mode::upper;
     o.exit_word = "exit";
@@ -75,7 +76,7 @@ class Harness final : public net::EventLoop::Handler {
     o.report_connections = true;
     m_server = std::make_unique<net::StreamServer>(
         m_loop, std::move(listener), 128, std::move(o),
-        [this](const report::Event& e) { on_event(e); });
+        [this](const net::ServiceEvent& e) { on_event(cmd::to_report(e)); });
     m_server->start();
   }
 

@@ -13,6 +13,7 @@
 #include "net/event_loop.h"
 #include "net/prober.h"
 #include "net/resolver.h"
+#include "cmd/net_report.h"
 #include "net/service.h"
 #include "net/transform.h"
 #include "net/sys.h"
@@ -111,7 +112,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   const bool quiet = o.verbosity == cli::Verbosity::quiet;
   report::Reporter out(stdout, o.json ? report::Format::json : report::Format::netstat,
                        quiet ? report::Verbosity::quiet : report::Verbosity::normal);
-  const std::string proto = net::protocol_name(o.transport.type, o.transport.unix_domain);
+  const std::string proto(proto_name(net::protocol_of(o.transport.type, o.transport.unix_domain)));
 
   report::ProbeSummary summary;
   std::vector<Endpoint> endpoints = endpoints_of(o, summary.resolved);

@@ -14,6 +14,8 @@
 #include "net/service.h"
 #include "net/socket.h"
 #include "net/sys.h"
+#include "cmd/net_report.h"
+#include "net/stream.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -30,35 +32,40 @@ void prompt() { net::write_all(STDERR_FILENO, k_prompt); }
 // -v: the connection as netstat would show it, on stderr, so stdout stays the replies.
 class Diagnostics {
  public:
-  Diagnostics(bool on, std::string proto)
+  Diagnostics(bool on, net::Proto proto)
       : m_reporter(stderr, report::Format::netstat,
                    on ? report::Verbosity::verbose : report::Verbosity::quiet),
         m_on(on),
-        m_proto(std::move(proto)),
+        m_proto(proto),
         m_started(std::chrono::steady_clock::now()) {}
 
   void established(int fd, const net::Address& peer) {
     if (!m_on) return;
     m_local = net::Address::local_of(fd);
-    m_peer = peer.to_string();
-    m_reporter.emit(report::Established{socket(fd), m_proto == "tcp" ? net::tcp_info_report(fd) : std::nullopt});
+    m_peer = net::Peer{peer, std::nullopt};
+    m_reporter.emit(report::Established{socket(fd), tcp(fd)});
   }
 
-  void closed(int fd, std::uint64_t sent, std::uint64_t received, const char* reason) {
+  void closed(int fd, std::uint64_t sent, std::uint64_t received, net::CloseReason reason) {
     if (!m_on) return;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
-    m_reporter.emit(report::Closed{socket(fd), received, sent, seconds, reason,
-                                   m_proto == "tcp" ? net::tcp_info_report(fd) : std::nullopt});
+    m_reporter.emit(report::Closed{socket(fd), received, sent, seconds,
+                                   std::string(reason_name(reason)), "", tcp(fd)});
   }
 
  private:
-  report::Socket socket(int fd) const { return net::describe_socket(m_proto, fd, m_local, m_peer); }
+  report::Socket socket(int fd) const {
+    return to_report(net::socket_info(m_proto, fd, m_local, m_peer));
+  }
+  std::optional<report::TcpInfo> tcp(int fd) const {
+    return m_proto == net::Proto::tcp ? to_report(net::tcp_stats(fd)) : std::nullopt;
+  }
 
   report::Reporter m_reporter;
   bool m_on;
-  std::string m_proto;
+  net::Proto m_proto;
   net::Address m_local;
-  std::string m_peer;
+  net::Peer m_peer;
   std::chrono::steady_clock::time_point m_started;
 };
 
@@ -69,8 +76,9 @@ class Diagnostics {
 ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
   net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
   if (!c.fd) network_failure(c.error, "connect to", c.address);
-  Diagnostics diag(o.verbose, net::protocol_name(o.transport.type, o.transport.unix_domain));
+  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain));
   diag.established(c.fd.get(), c.address);
+  net::SocketStream stream(std::move(c.fd));
 
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   net::RelayOptions ro;
@@ -80,14 +88,23 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
     ro.on_reply_line = prompt;
     prompt();
   }
-  net::RelayResult r = net::relay(o.words ? -1 : STDIN_FILENO, o.words.value_or(""),
-                                  c.fd.get(), STDOUT_FILENO, ro);
-  diag.closed(c.fd.get(), r.sent, r.received,
-              r.end == net::RelayEnd::drain_timeout ? "timeout" : r.end == net::RelayEnd::failed ? "error" : "eof");
-  if (r.end == net::RelayEnd::failed) {
-    if (std::string_view(r.failed) == "write output") net::throw_error(r.error, "write to stdout");
-    if (std::string_view(r.failed) == "read input") net::throw_error(r.error, "read from stdin");
-    network_failure(r.error, std::string_view(r.failed) == "send" ? "send to" : "receive from", c.address);
+  net::RelayResult r = net::relay(o.words ? -1 : STDIN_FILENO, o.words.value_or(""), stream,
+                                  STDOUT_FILENO, ro);
+  diag.closed(stream.fd(), r.sent, r.received,
+              r.end == net::RelayEnd::drain_timeout ? net::CloseReason::timeout
+              : r.end == net::RelayEnd::failed      ? net::CloseReason::error
+                                                    : net::CloseReason::eof);
+  switch (r.failed) {
+    case net::RelayStep::none:
+      return ExitStatus::ok;
+    case net::RelayStep::write_output:
+      net::throw_error(r.error, "write to stdout");
+    case net::RelayStep::read_input:
+      net::throw_error(r.error, "read from stdin");
+    case net::RelayStep::send:
+      network_failure(r.error, "send to", c.address);
+    case net::RelayStep::receive:
+      network_failure(r.error, "receive from", c.address);
   }
   return ExitStatus::ok;
 }
@@ -143,7 +160,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     ++next_address;
   };
   connect_next();
-  Diagnostics diag(o.verbose, net::protocol_name(o.transport.type, o.transport.unix_domain));
+  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain));
   diag.established(c.fd.get(), c.address);
 
   LineReader reader = o.words ? LineReader(*o.words) : LineReader(STDIN_FILENO);
@@ -168,11 +185,11 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
       x = net::exchange(c.fd.get(), *line, timeout, o.retries);
     }
     if (x.status == net::ExchangeStatus::timeout) {
-      diag.closed(c.fd.get(), sent, received, "timeout");
+      diag.closed(c.fd.get(), sent, received, net::CloseReason::timeout);
       net::throw_error(ETIMEDOUT, fmt::format("no reply from {} within {}ms", c.address, timeout.count()));
     }
     if (x.status != net::ExchangeStatus::reply) {
-      diag.closed(c.fd.get(), sent, received, "error");
+      diag.closed(c.fd.get(), sent, received, net::CloseReason::error);
       network_failure(x.error, "send to", c.address);
     }
     answered_once = true;
@@ -182,7 +199,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     net::IoResult w = net::write_all(STDOUT_FILENO, x.reply);
     if (!w.ok()) net::throw_error(w.error, "write to stdout");
   }
-  diag.closed(c.fd.get(), sent, received, "eof");
+  diag.closed(c.fd.get(), sent, received, net::CloseReason::eof);
   return ExitStatus::ok;
 }
 

@@ -16,6 +16,7 @@
 #include "net/sys.h"
 #include "net/stream_server.h"
 #include "net/unix_socket_file.h"
+#include "cmd/net_report.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -45,16 +46,11 @@ net::Fd open_service_socket(const cli::ServeOptions& o, const net::ListenOptions
   }
 }
 
-// One socket per thread. With several, all share the port by SO_REUSEPORT: the first
-// binds (port 0 picks it), the others bind the address the first one got.
-std::vector<net::Fd> open_service_sockets(const cli::ServeOptions& o) {
-  net::ListenOptions lo{o.backlog, o.reuseport || o.threads > 1,
-                        o.transport.family == net::Family::v6};
-  std::vector<net::Fd> fds;
-  fds.push_back(open_service_socket(o, lo));
-  net::Address bound = net::Address::local_of(fds.front().get());
-  for (unsigned i = 1; i < o.threads; ++i) fds.push_back(net::open_listener(bound, o.transport.type, lo));
-  return fds;
+// The service's one socket. Several threads share it: no SO_REUSEPORT unless asked for,
+// so a port in use stays an error and no other process can join the service.
+net::Fd open_service_socket(const cli::ServeOptions& o) {
+  return open_service_socket(
+      o, net::ListenOptions{o.backlog, o.reuseport, o.transport.family == net::Family::v6});
 }
 
 net::ServiceOptions service_options(const cli::ServeOptions& o) {
@@ -67,7 +63,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.once = o.once;
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
-  s.proto = net::protocol_name(o.transport.type, o.transport.unix_domain);
+  s.proto = net::protocol_of(o.transport.type, o.transport.unix_domain);
   s.access = o.access;
   return s;
 }
@@ -80,18 +76,9 @@ struct Worker {
   std::exception_ptr failure;
 };
 
-report::Summary total(const std::vector<std::unique_ptr<Worker>>& workers) {
-  report::Summary sum;
-  for (const auto& w : workers) {
-    report::Summary s = w->service->summary();
-    sum.clients += s.clients;
-    sum.refused += s.refused;
-    sum.rx += s.rx;
-    sum.tx += s.tx;
-    sum.messages += s.messages;
-    sum.errors += s.errors;
-    sum.seconds = std::max(sum.seconds, s.seconds);
-  }
+net::ServiceStats total(const std::vector<std::unique_ptr<Worker>>& workers) {
+  net::ServiceStats sum;
+  for (const auto& w : workers) sum += w->service->stats();
   return sum;
 }
 
@@ -103,18 +90,18 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
                             o.verbosity == cli::Verbosity::quiet     ? report::Verbosity::quiet
                             : o.verbosity == cli::Verbosity::verbose ? report::Verbosity::verbose
                                                                      : report::Verbosity::normal);
-  auto sink = [&reporter](const report::Event& e) { reporter.emit(e); };
+  auto sink = [&reporter](const net::ServiceEvent& e) { reporter.emit(to_report(e)); };
 
-  std::vector<net::Fd> fds;
+  std::shared_ptr<net::Fd> socket;
   net::UnixSocketFile socket_file;  // removed on every way out of this function
   if (o.transport.unix_domain) {
     net::UnixListener l = net::open_unix_listener(
         o.bind, o.transport.type, net::ListenOptions{o.backlog, false, false}, o.unix_mode);
-    fds.push_back(std::move(l.fd));
+    socket = std::make_shared<net::Fd>(std::move(l.fd));
     socket_file = std::move(l.file);
   } else {
     net::raise_fd_limit();  // a server's clients are fds
-    fds = open_service_sockets(o);
+    socket = std::make_shared<net::Fd>(open_service_socket(o));
   }
 
   std::vector<std::unique_ptr<Worker>> workers;
@@ -125,18 +112,20 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
     }
   };
   net::ServiceOptions options = service_options(o);
-  if (fds.size() > 1) {
+  const bool shared = o.threads > 1;
+  if (shared) {
     options.shared_clients = std::make_shared<std::atomic<std::size_t>>(0);
     options.on_shutdown_word = stop_all;
   }
-  for (net::Fd& fd : fds) {
+  for (unsigned i = 0; i < std::max(o.threads, 1u); ++i) {
     auto w = std::make_unique<Worker>();
     if (o.transport.type == net::SockType::stream)
-      w->service = std::make_unique<net::StreamServer>(w->loop, std::move(fd), o.backlog, options, sink);
+      w->service = std::make_unique<net::StreamServer>(w->loop, socket, o.backlog, options, sink, shared);
     else
-      w->service = std::make_unique<net::DatagramService>(w->loop, std::move(fd), options, sink);
+      w->service = std::make_unique<net::DatagramService>(w->loop, socket, options, sink, shared);
     workers.push_back(std::move(w));
   }
+  socket.reset();  // the services hold it now
 
   // Blocked here, before any thread starts, so every thread inherits the mask and the
   // signals reach only the first loop's signalfd.
@@ -167,7 +156,7 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
     if (!failure) failure = w->failure;
   }
   if (failure) std::rethrow_exception(failure);
-  reporter.emit(total(workers));
+  reporter.emit(to_report(total(workers)));
   return ExitStatus::ok;
 }
 

@@ -14,21 +14,21 @@ constexpr int k_datagrams_per_wakeup = 64;
 
 }  // namespace
 
-DatagramService::DatagramService(EventLoop& loop, Fd socket, ServiceOptions options,
-                                 EventSink sink)
+DatagramService::DatagramService(EventLoop& loop, std::shared_ptr<Fd> socket,
+                                 ServiceOptions options, EventSink sink, bool shared)
     : m_loop(loop),
       m_socket(std::move(socket)),
+      m_shared(shared),
       m_options(std::move(options)),
       m_sink(std::move(sink)),
-      m_local(Address::local_of(m_socket.get())),
+      m_local(Address::local_of(m_socket->get())),
       m_buffer(k_datagram_buffer),
       m_started(loop.now()) {}
 
 void DatagramService::start() {
   if (m_options.report_connections)
-    emit(report::Listen{describe_socket(m_options.proto, m_socket.get(), m_local,
-                                        m_local.wildcard_peer())});
-  m_loop.add(m_socket.get(), EPOLLIN, this);
+    emit(ListenEvent{socket_info(m_options.proto, m_socket->get(), m_local, Peer{}), 0});
+  m_loop.add(m_socket->get(), EPOLLIN | (m_shared ? std::uint32_t{EPOLLEXCLUSIVE} : 0u), this);
 }
 
 void DatagramService::shutdown() {
@@ -40,12 +40,12 @@ void DatagramService::on_events(std::uint32_t) {
   for (int i = 0; i < k_datagrams_per_wakeup && !m_done; ++i) {
     Address peer;
     ssize_t n = retry_eintr([&] {
-      return ::recvfrom(m_socket.get(), m_buffer.data(), m_buffer.size(), MSG_TRUNC,
+      return ::recvfrom(m_socket->get(), m_buffer.data(), m_buffer.size(), MSG_TRUNC,
                         peer.get_mutable(), peer.size_mutable());
     });
     if (n < 0) {
       // ICMP errors from earlier replies surface here (ECONNREFUSED): not ours to act on.
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) ++m_summary.errors;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) ++m_stats.errors;
       return;
     }
     auto size = static_cast<std::size_t>(n);
@@ -56,15 +56,15 @@ void DatagramService::on_events(std::uint32_t) {
 
 void DatagramService::handle(std::span<char> datagram, const Address& peer, bool truncated) {
   if (!m_options.access.permits(peer)) {
-    ++m_summary.refused;
+    ++m_stats.refused;
     if (m_options.report_connections)
-      emit(report::Refused{describe_socket(m_options.proto, m_socket.get(), m_local, peer.to_string()),
-                           "denied"});
+      emit(RefuseEvent{socket_info(m_options.proto, m_socket->get(), m_local, Peer{peer, std::nullopt}),
+                       RefuseReason::denied, 0});
     return;
   }
-  ++m_summary.messages;
-  m_summary.rx += datagram.size();
-  if (truncated) ++m_summary.errors;  // a cut datagram is not answered: the reply would lie
+  ++m_stats.messages;
+  m_stats.rx += datagram.size();
+  if (truncated) ++m_stats.errors;  // a cut datagram is not answered: the reply would lie
   std::string_view text(datagram.data(), datagram.size());
   bool is_exit = is_word(text, m_options.exit_word);
   bool is_shutdown = is_word(text, m_options.shutdown_word);
@@ -73,17 +73,17 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
     if (m_options.report_messages) original.assign(text);
     apply_mode(m_options.mode, datagram);
     if (m_options.report_messages)
-      emit(report::Message{peer.to_string(), std::string(strip_padding(original)),
-                           m_options.mode == Mode::discard ? std::string()
-                                                           : std::string(strip_padding(text))});
+      emit(MessageEvent{Peer{peer, std::nullopt}, std::string(strip_padding(original)),
+                        m_options.mode == Mode::discard ? std::string()
+                                                        : std::string(strip_padding(text))});
     if (m_options.mode != Mode::discard) {
       ssize_t sent = retry_eintr([&] {
-        return ::sendto(m_socket.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL,
+        return ::sendto(m_socket->get(), datagram.data(), datagram.size(), MSG_NOSIGNAL,
                         peer.get(), peer.size());
       });
       // A full send buffer drops the reply, as the network may: UDP promises no more.
-      if (sent < 0) ++m_summary.errors;
-      else m_summary.tx += static_cast<std::size_t>(sent);
+      if (sent < 0) ++m_stats.errors;
+      else m_stats.tx += static_cast<std::size_t>(sent);
     }
   }
   if (is_shutdown && m_options.on_shutdown_word) {
@@ -94,8 +94,8 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
   }
 }
 
-report::Summary DatagramService::summary() const {
-  report::Summary s = m_summary;
+ServiceStats DatagramService::stats() const {
+  ServiceStats s = m_stats;
   s.clients = 0;
   s.seconds = std::chrono::duration<double>(EventLoop::Clock::now() - m_started).count();
   return s;

@@ -5,6 +5,7 @@
 
 #include "net/fd.h"
 #include "net/socket.h"
+#include "net/stream.h"
 #include "net/sys.h"
 #include "net/unix_socket_file.h"
 
@@ -73,22 +74,61 @@ class Prober::Probe final : public EventLoop::Handler {
   Probe(Prober& prober, std::shared_ptr<const ProbeSpec> spec, Done done)
       : m_prober(prober), m_spec(std::move(spec)), m_done(std::move(done)) {}
 
-  void start() { try_candidate(); }
+  void start() { guarded([this] { try_candidate(); }); }
 
   void on_events(std::uint32_t events) override {
     if (m_finished) return;
-    if (m_phase == Phase::connecting) {
-      int err = pending_error(m_fd.get());
-      if (err != 0) return fail(err);
-      if ((events & EPOLLOUT) == 0) return;
-      connected();
-    } else {
-      read_reply();
-    }
+    guarded([&] { handle(events); });
   }
 
  private:
-  enum class Phase { connecting, awaiting_reply };
+  enum class Phase { connecting, handshaking, sending, awaiting_reply };
+
+  // A failed call (an epoll registration, an allocation) fails this endpoint's probe, with
+  // its errno, and never the prober.
+  template <typename F>
+  void guarded(F fn) {
+    int err = 0;
+    try {
+      fn();
+      return;
+    } catch (const std::system_error& e) {
+      err = e.code().value();
+    } catch (const std::bad_alloc&) {
+      err = ENOMEM;
+    }
+    if (!m_finished) fail_guarded(err);
+  }
+
+  // fail() may try the next candidate, which may fail the same way: once per candidate.
+  void fail_guarded(int err) {
+    try {
+      fail(err);
+    } catch (const std::system_error& e) {
+      if (!m_finished) fail_guarded(e.code().value());
+    } catch (const std::bad_alloc&) {
+      if (!m_finished) fail_guarded(ENOMEM);
+    }
+  }
+
+  void handle(std::uint32_t events) {
+    switch (m_phase) {
+      case Phase::connecting: {
+        int err = pending_error(m_fd.get());
+        if (err != 0) return fail(err);
+        if ((events & EPOLLOUT) == 0) return;
+        return connected();
+      }
+      case Phase::handshaking:
+        return handshake();
+      case Phase::sending:
+        return send_echo();
+      case Phase::awaiting_reply:
+        return read_reply();
+    }
+  }
+
+  int fd() const { return m_stream ? m_stream->fd() : m_fd.get(); }
 
   void try_candidate() {
     const Address& a = m_spec->candidates[m_index];
@@ -124,10 +164,29 @@ class Prober::Probe final : public EventLoop::Handler {
     // simultaneous open): nobody listens there, so it is closed.
     if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
     if (!m_spec->echo) return finish(ProbeState::open, ms_since(m_started));
+    m_stream = std::make_unique<SocketStream>(std::move(m_fd));
+    m_phase = Phase::handshaking;
+    handshake();
+  }
+
+  void handshake() {
+    IoResult r = m_stream->handshake();
+    if (r.blocked()) return watch(interest_of(r.status));
+    if (!r.ok()) return finish_error(ProbeState::no_echo, r.error);
     // The echo's round trip is the RTT a health check cares about.
     m_started = Clock::now();
-    IoResult r = send_some(m_fd.get(), m_spec->payload);
-    if (!r.ok() || r.bytes != m_spec->payload.size()) return finish_error(ProbeState::no_echo, r.error);
+    m_sent = 0;
+    m_phase = Phase::sending;
+    send_echo();
+  }
+
+  void send_echo() {
+    while (m_sent < m_spec->payload.size()) {
+      IoResult r = m_stream->write(std::string_view(m_spec->payload).substr(m_sent));
+      if (r.blocked()) return watch(interest_of(r.status));
+      if (!r.ok()) return finish_error(ProbeState::no_echo, r.error);
+      m_sent += r.bytes;
+    }
     m_phase = Phase::awaiting_reply;
     watch(EPOLLIN);
   }
@@ -141,8 +200,8 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void read_reply() {
     char buf[4096];
-    IoResult r = recv_some(m_fd.get(), buf);
-    if (r.status == IoStatus::would_block) return;
+    IoResult r = m_stream ? m_stream->read(buf) : recv_some(m_fd.get(), buf);
+    if (r.blocked()) return watch(interest_of(r.status));
     if (m_spec->type == SockType::datagram) {
       if (r.status == IoStatus::error) return fail(r.error);  // ECONNREFUSED: port unreachable
       m_reply.assign(buf, r.bytes);
@@ -160,10 +219,12 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void watch(std::uint32_t events) {
     if (!m_registered) {
-      m_prober.m_loop.add(m_fd.get(), events, this);
+      m_prober.m_loop.add(fd(), events, this);
       m_registered = true;
-    } else {
-      m_prober.m_loop.modify(m_fd.get(), events, this);
+      m_interest = events;
+    } else if (events != m_interest) {
+      m_prober.m_loop.modify(fd(), events, this);
+      m_interest = events;
     }
     if (m_timer == 0)
       m_timer = m_prober.m_loop.add_timer(Clock::now() + m_spec->timeout, [this] {
@@ -174,6 +235,8 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void timed_out() {
     if (m_phase == Phase::connecting) return fail(ETIMEDOUT);
+    if (m_phase == Phase::handshaking || m_phase == Phase::sending)
+      return finish_error(ProbeState::no_echo, ETIMEDOUT);
     if (m_spec->type == SockType::datagram)
       return finish(m_spec->echo ? ProbeState::no_echo : ProbeState::open_filtered, std::nullopt);
     finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, ETIMEDOUT);
@@ -212,9 +275,11 @@ class Prober::Probe final : public EventLoop::Handler {
   void release_socket() {
     if (m_timer != 0) m_prober.m_loop.cancel_timer(m_timer);
     m_timer = 0;
-    if (m_registered) m_prober.m_loop.remove(m_fd.get());
+    if (m_registered) m_prober.m_loop.remove(fd());
     m_registered = false;
     m_fd.reset();
+    if (m_stream) m_stream->close();
+    m_stream.reset();
   }
 
   void report() {
@@ -226,8 +291,11 @@ class Prober::Probe final : public EventLoop::Handler {
   std::shared_ptr<const ProbeSpec> m_spec;
   Done m_done;
   std::size_t m_index = 0;
-  Fd m_fd;
+  Fd m_fd;                          // while connecting, and for datagram probes
+  std::unique_ptr<Stream> m_stream;  // a connected stream, for an echo check
   Phase m_phase = Phase::connecting;
+  std::size_t m_sent = 0;            // bytes of the payload written
+  std::uint32_t m_interest = 0;
   bool m_registered = false;
   bool m_finished = false;
   EventLoop::TimerId m_timer = 0;

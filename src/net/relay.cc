@@ -1,7 +1,5 @@
 #include "net/relay.h"
 
-#include <sys/socket.h>
-
 #include <span>
 #include <string_view>
 #include <vector>
@@ -17,18 +15,18 @@ constexpr std::size_t k_chunk = 64 * 1024;
 
 class Relay {
  public:
-  Relay(int in_fd, const std::string& preset, int sock_fd, int out_fd, const RelayOptions& o)
-      : m_in(in_fd), m_preset(preset), m_sock(sock_fd), m_out(out_fd), m_options(o),
+  Relay(int in_fd, const std::string& preset, Stream& stream, int out_fd, const RelayOptions& o)
+      : m_in(in_fd), m_preset(preset), m_stream(stream), m_out(out_fd), m_options(o),
         m_to_sock(k_chunk), m_from_sock(k_chunk), m_input(*this), m_socket(*this) {}
 
   RelayResult run() {
-    m_loop.add(m_sock, EPOLLIN, &m_socket);
+    m_loop.add(m_stream.fd(), EPOLLIN, &m_socket);
     if (m_in >= 0) {
       m_loop.add(m_in, EPOLLIN, &m_input);
     } else {
       queue(m_preset);
       m_input_done = true;
-      if (m_pending.empty()) half_close();
+      if (!m_stopped && m_pending.empty()) half_close();
     }
     update_socket();
     if (!m_stopped) m_loop.run();
@@ -47,9 +45,9 @@ class Relay {
     Relay& relay;
   };
 
-  void fail(const char* what, int error) {
+  void fail(RelayStep step, int error) {
     m_result.end = RelayEnd::failed;
-    m_result.failed = what;
+    m_result.failed = step;
     m_result.error = error;
     stop();
   }
@@ -69,9 +67,12 @@ class Relay {
 
   void send_pending() {
     while (!m_pending.empty()) {
-      IoResult r = send_some(m_sock, m_pending);
-      if (r.status == IoStatus::would_block) break;
-      if (r.status == IoStatus::error) return fail("send", r.error);
+      IoResult r = m_stream.write(m_pending);
+      if (r.blocked()) {
+        m_write_wants = r.status;
+        break;
+      }
+      if (r.status == IoStatus::error) return fail(RelayStep::send, r.error);
       m_pending = m_pending.subspan(r.bytes);
       m_result.sent += r.bytes;
     }
@@ -80,8 +81,8 @@ class Relay {
   void read_input() {
     if (m_stopped || m_input_done || !m_pending.empty()) return;
     IoResult r = read_some(m_in, m_to_sock);
-    if (r.status == IoStatus::would_block) return;
-    if (r.status == IoStatus::error) return fail("read input", r.error);
+    if (r.blocked()) return;
+    if (r.status == IoStatus::error) return fail(RelayStep::read_input, r.error);
     if (r.status == IoStatus::eof) {
       end_input();
       return;
@@ -103,7 +104,10 @@ class Relay {
   }
 
   void half_close() {
-    ::shutdown(m_sock, SHUT_WR);
+    IoResult r = m_stream.shutdown_write();
+    m_fin_pending = r.blocked();
+    if (r.blocked()) m_write_wants = r.status;
+    // A failed shutdown means the peer is gone; reading says how, so it is not fatal here.
     arm_drain_timer();
   }
 
@@ -119,20 +123,31 @@ class Relay {
 
   void socket_ready(std::uint32_t events) {
     if (m_stopped) return;
-    if (events & EPOLLOUT) {
+    const bool readable = events & (EPOLLIN | EPOLLHUP | EPOLLERR);
+    const bool writable = events & (EPOLLOUT | EPOLLERR);
+    auto ready = [&](IoStatus wants) { return wants == IoStatus::want_write ? writable : readable; };
+    if ((!m_pending.empty() || m_fin_pending) && ready(m_write_wants)) {
+      m_write_wants = IoStatus::want_write;
       send_pending();
       if (m_stopped) return;
       if (m_pending.empty() && m_input_done) half_close();
       update_input();
       update_socket();
     }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_socket();
+    if (ready(m_read_wants)) read_socket();
   }
 
   void read_socket() {
-    IoResult r = recv_some(m_sock, m_from_sock);
-    if (r.status == IoStatus::would_block) return;
-    if (r.status == IoStatus::error) return fail("recv", r.error);
+    IoResult r = m_stream.read(m_from_sock);
+    if (r.blocked()) {
+      if (r.status != m_read_wants) {
+        m_read_wants = r.status;
+        update_socket();
+      }
+      return;
+    }
+    m_read_wants = IoStatus::want_read;
+    if (r.status == IoStatus::error) return fail(RelayStep::receive, r.error);
     if (r.status == IoStatus::eof) {
       m_result.end = RelayEnd::peer_closed;
       stop();
@@ -140,24 +155,32 @@ class Relay {
     }
     m_result.received += r.bytes;
     IoResult w = write_all(m_out, std::span<const char>(m_from_sock.data(), r.bytes));
-    if (!w.ok()) return fail("write output", w.error);
+    if (!w.ok()) return fail(RelayStep::write_output, w.error);
     if (m_options.on_reply_line && m_from_sock[r.bytes - 1] == '\n') m_options.on_reply_line();
     if (m_input_done && m_pending.empty()) arm_drain_timer();  // silence counts from here
+    update_socket();
   }
 
   void update_input() {
     if (m_input_done || m_in < 0) return;
-    m_loop.modify(m_in, m_pending.empty() ? std::uint32_t{EPOLLIN} : 0u, &m_input);
+    std::uint32_t ev = m_pending.empty() ? std::uint32_t{EPOLLIN} : 0u;
+    if (ev == m_input_interest) return;
+    m_loop.modify(m_in, ev, &m_input);
+    m_input_interest = ev;
   }
 
   void update_socket() {
     if (m_stopped) return;
-    m_loop.modify(m_sock, EPOLLIN | (m_pending.empty() ? 0u : std::uint32_t{EPOLLOUT}), &m_socket);
+    std::uint32_t ev = interest_of(m_read_wants);
+    if (!m_pending.empty() || m_fin_pending) ev |= interest_of(m_write_wants);
+    if (ev == m_socket_interest) return;
+    m_loop.modify(m_stream.fd(), ev, &m_socket);
+    m_socket_interest = ev;
   }
 
   int m_in;
   const std::string& m_preset;
-  int m_sock;
+  Stream& m_stream;
   int m_out;
   const RelayOptions& m_options;
   EventLoop m_loop;
@@ -166,7 +189,12 @@ class Relay {
   std::span<const char> m_pending;
   InputHandler m_input;
   SocketHandler m_socket;
+  IoStatus m_read_wants = IoStatus::want_read;
+  IoStatus m_write_wants = IoStatus::want_write;
+  std::uint32_t m_socket_interest = EPOLLIN;
+  std::uint32_t m_input_interest = EPOLLIN;
   bool m_input_done = false;
+  bool m_fin_pending = false;
   bool m_stopped = false;
   EventLoop::TimerId m_timer = 0;
   RelayResult m_result;
@@ -174,9 +202,9 @@ class Relay {
 
 }  // namespace
 
-RelayResult relay(int in_fd, const std::string& preset_input, int sock_fd, int out_fd,
+RelayResult relay(int in_fd, const std::string& preset_input, Stream& stream, int out_fd,
                   const RelayOptions& options) {
-  Relay r(in_fd, preset_input, sock_fd, out_fd, options);
+  Relay r(in_fd, preset_input, stream, out_fd, options);
   return r.run();
 }
 

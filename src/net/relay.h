@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "net/stream.h"
+
 namespace sockecho::net {
 
 struct RelayOptions {
@@ -19,19 +21,22 @@ struct RelayOptions {
 
 enum class RelayEnd { peer_closed, drain_timeout, failed };
 
+// Which side a failed relay failed on.
+enum class RelayStep { none, send, receive, read_input, write_output };
+
 struct RelayResult {
   RelayEnd end = RelayEnd::peer_closed;
-  int error = 0;            // errno when failed
-  const char* failed = "";  // what failed: "send", "recv", "read input", "write output"
+  RelayStep failed = RelayStep::none;
+  int error = 0;  // errno when failed
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
 };
 
-// Copies in_fd (or, when in_fd < 0, preset_input) to the connected stream socket and the
-// socket to out_fd, byte for byte, on an event loop, until the peer closes. At the end of
-// input the socket is half-closed (SHUT_WR) and reading goes on. in_fd may be anything:
-// a pipe, a terminal, a regular file or /dev/null. Writes to out_fd may block.
-RelayResult relay(int in_fd, const std::string& preset_input, int sock_fd, int out_fd,
+// Copies in_fd (or, when in_fd < 0, preset_input) to the connected stream and the stream
+// to out_fd, byte for byte, on an event loop, until the peer closes. At the end of input
+// the stream's writing side is shut down and reading goes on. in_fd may be anything: a
+// pipe, a terminal, a regular file or /dev/null. Writes to out_fd may block.
+RelayResult relay(int in_fd, const std::string& preset_input, Stream& stream, int out_fd,
                   const RelayOptions& options);
 
 }  // namespace sockecho::net

@@ -1,8 +1,6 @@
 #include "net/service.h"
 
-#include <cstring>
-
-#include "net/socket.h"
+#include <algorithm>
 
 namespace sockecho::net {
 namespace {
@@ -11,20 +9,24 @@ constexpr std::size_t k_max_pooled = 64;
 
 }  // namespace
 
-std::string protocol_name(SockType type, bool unix_domain) {
-  if (unix_domain) return type == SockType::stream ? "unix" : "unixdg";
-  return type == SockType::stream ? "tcp" : "udp";
+Proto protocol_of(SockType type, bool unix_domain) {
+  if (unix_domain) return type == SockType::stream ? Proto::unix_stream : Proto::unix_datagram;
+  return type == SockType::stream ? Proto::tcp : Proto::udp;
 }
 
-report::Socket describe_socket(const std::string& proto, int fd, const Address& local,
-                               const std::string& remote) {
-  return report::Socket{proto, local.to_string(), remote, queued_in(fd), queued_out(fd)};
+SocketInfo socket_info(Proto proto, int fd, const Address& local, const Peer& remote) {
+  return SocketInfo{proto, local, remote, queued_in(fd), queued_out(fd)};
 }
 
-std::optional<report::TcpInfo> tcp_info_report(int fd) {
-  auto s = tcp_stats(fd);
-  if (!s) return std::nullopt;
-  return report::TcpInfo{s->rtt_us / 1000.0, s->rttvar_us / 1000.0, s->retransmits, s->cwnd};
+ServiceStats& ServiceStats::operator+=(const ServiceStats& other) {
+  clients += other.clients;
+  refused += other.refused;
+  rx += other.rx;
+  tx += other.tx;
+  messages += other.messages;
+  errors += other.errors;
+  seconds = std::max(seconds, other.seconds);
+  return *this;
 }
 
 void for_each_line(std::string_view data, const std::function<void(std::string_view)>& fn) {

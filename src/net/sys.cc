@@ -11,10 +11,11 @@
 namespace sockecho::net {
 namespace {
 
-IoResult to_result(ssize_t n, bool zero_is_eof) {
+// zero_is_eof: a read of a non-empty buffer; blocked: what a would-block call waits for.
+IoResult to_result(ssize_t n, bool zero_is_eof, IoStatus blocked) {
   if (n > 0 || (n == 0 && !zero_is_eof)) return {IoStatus::ok, static_cast<std::size_t>(n), 0};
   if (n == 0) return {IoStatus::eof, 0, 0};
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::would_block, 0, 0};
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return {blocked, 0, 0};
   return {IoStatus::error, 0, errno};
 }
 
@@ -22,21 +23,28 @@ IoResult to_result(ssize_t n, bool zero_is_eof) {
 
 IoResult read_some(int fd, std::span<char> buffer) {
   return to_result(retry_eintr([&] { return ::read(fd, buffer.data(), buffer.size()); }),
-                   !buffer.empty());
+                   !buffer.empty(), IoStatus::want_read);
 }
 
 IoResult recv_some(int fd, std::span<char> buffer) {
   return to_result(retry_eintr([&] { return ::recv(fd, buffer.data(), buffer.size(), 0); }),
-                   !buffer.empty());
+                   !buffer.empty(), IoStatus::want_read);
 }
 
 IoResult send_some(int fd, std::span<const char> data) {
   return to_result(
-      retry_eintr([&] { return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL); }), false);
+      retry_eintr([&] { return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL); }), false,
+      IoStatus::want_write);
 }
 
 IoResult write_some(int fd, std::span<const char> data) {
-  return to_result(retry_eintr([&] { return ::write(fd, data.data(), data.size()); }), false);
+  return to_result(retry_eintr([&] { return ::write(fd, data.data(), data.size()); }), false,
+                   IoStatus::want_write);
+}
+
+IoResult shutdown_socket(int fd, int how) {
+  if (::shutdown(fd, how) == 0) return {};
+  return {IoStatus::error, 0, errno};
 }
 
 IoResult write_all(int fd, std::span<const char> data) {
@@ -44,7 +52,7 @@ IoResult write_all(int fd, std::span<const char> data) {
   while (done < data.size()) {
     IoResult r = write_some(fd, data.subspan(done));
     if (r.status == IoStatus::error) return r;
-    if (r.status == IoStatus::would_block) {
+    if (r.blocked()) {
       pollfd p{fd, POLLOUT, 0};
       if (retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) return {IoStatus::error, done, errno};
       continue;

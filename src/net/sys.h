@@ -10,7 +10,11 @@
 
 namespace sockecho::net {
 
-enum class IoStatus { ok, would_block, eof, error };
+// What one I/O call came to. A call that would block says which readiness it waits for:
+// a plain socket's read waits for readable and its write for writable, but a TLS stream's
+// read may need the socket writable (and the reverse), so the caller asks epoll for what
+// the result says, never for what the call was.
+enum class IoStatus { ok, want_read, want_write, eof, error };
 
 struct IoResult {
   IoStatus status = IoStatus::ok;
@@ -18,6 +22,7 @@ struct IoResult {
   int error = 0;          // errno, valid when status == error
 
   bool ok() const { return status == IoStatus::ok; }
+  bool blocked() const { return status == IoStatus::want_read || status == IoStatus::want_write; }
 };
 
 // Retries fn() while it fails with EINTR; returns its last result.
@@ -34,6 +39,7 @@ IoResult read_some(int fd, std::span<char> buffer);        // read(2); eof on 0 
 IoResult recv_some(int fd, std::span<char> buffer);        // recv(2); eof on 0 bytes
 IoResult send_some(int fd, std::span<const char> data);    // send(2) with MSG_NOSIGNAL
 IoResult write_some(int fd, std::span<const char> data);   // write(2), for non-sockets
+IoResult shutdown_socket(int fd, int how);                 // shutdown(2): SHUT_WR, ...
 
 // Writes everything, waiting with poll(2) when fd is non-blocking and full. May block:
 // meant for stdout/stderr, never for sockets on the event loop.

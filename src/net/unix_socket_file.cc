@@ -91,11 +91,11 @@ void autobind(int fd) {
     throw_errno("bind an address to be answered at");
 }
 
-std::string peer_credentials(int fd) {
+std::optional<Credentials> peer_credentials(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid == 0) return "*";
-  return fmt::format("pid={},uid={}", cred.pid, cred.uid);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid == 0) return std::nullopt;
+  return Credentials{cred.pid, cred.uid};
 }
 
 }  // namespace sockecho::net

@@ -46,7 +46,13 @@ UnixListener open_unix_listener(const std::string& path, SockType type,
 // server can answer it.
 void autobind(int fd);
 
-// "pid=1234,uid=1000" of a Unix stream peer (SO_PEERCRED), or "*" when unknown.
-std::string peer_credentials(int fd);
+// Who is at the other end of a Unix stream socket (SO_PEERCRED).
+struct Credentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+};
+
+// nullopt when the kernel does not say (no peer process, or not a Unix stream socket).
+std::optional<Credentials> peer_credentials(int fd);
 
 }  // namespace sockecho::net

@@ -46,12 +46,14 @@ struct Closed {
   std::uint64_t tx = 0;
   double seconds = 0;
   std::string reason;  // "eof", "exit-word", "idle", "reset", "error", "shutdown", ...
+  std::string err;     // errno name behind reason=error ("ENOMEM"), or ""
   std::optional<TcpInfo> tcp;
 };
 
 struct Refused {
   Socket socket;
-  std::string reason;  // "max-clients", ...
+  std::string reason;  // "max-clients", "denied", "error"
+  std::string err;     // errno name behind reason=error ("EMFILE"), or ""
 };
 
 // One message of a client, as the tutorial server prints it (-v only).

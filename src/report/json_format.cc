@@ -82,13 +82,15 @@ std::string format_json(const Event& event) {
             return socket_fields("established", e.socket, "ESTABLISHED") + tcp_fields(e.tcp) + "}";
           },
           [](const Closed& e) {
-            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{}{}}})",
+            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{},"err":{}{}}})",
                                socket_fields("closed", e.socket, "CLOSED"), e.rx, e.tx,
-                               e.seconds, json_string(e.reason), tcp_fields(e.tcp));
+                               e.seconds, json_string(e.reason), json_string(e.err),
+                               tcp_fields(e.tcp));
           },
           [](const Refused& e) {
-            return fmt::format(R"({},"reason":{}}})", socket_fields("refused", e.socket, "REFUSED"),
-                               json_string(e.reason));
+            return fmt::format(R"({},"reason":{},"err":{}}})",
+                               socket_fields("refused", e.socket, "REFUSED"), json_string(e.reason),
+                               json_string(e.err));
           },
           [](const Message& e) {
             return fmt::format(R"({{"event":"message","remote":{},"data":{},"reply":{}}})",

@@ -69,12 +69,14 @@ std::string format_netstat(const Event& event) {
             return extras.empty() ? line : line + " " + extras;
           },
           [](const Closed& e) {
-            return fmt::format("{}  rx={} tx={} time={}{}{}", columns(e.socket, "CLOSED"), e.rx,
+            return fmt::format("{}  rx={} tx={} time={}{}{}{}", columns(e.socket, "CLOSED"), e.rx,
                                e.tx, seconds(e.seconds),
-                               e.reason.empty() ? "" : " reason=" + e.reason, tcp_extras(e.tcp));
+                               e.reason.empty() ? "" : " reason=" + e.reason,
+                               e.err.empty() ? "" : " err=" + e.err, tcp_extras(e.tcp));
           },
           [](const Refused& e) {
-            return fmt::format("{}  reason={}", columns(e.socket, "REFUSED"), e.reason);
+            return fmt::format("{}  reason={}{}", columns(e.socket, "REFUSED"), e.reason,
+                               e.err.empty() ? "" : " err=" + e.err);
           },
           [](const Message& e) {
             return fmt::format("get message from [{}]: {} -> {}", e.peer, printable(e.data),

@@ -108,14 +108,14 @@ TEST_CASE("net::Prober reads UDP silence as OPEN|FILTERED and ICMP as CLOSED") {
 
 TEST_CASE("net::Prober checks the echo of a stream service") {
   Run r;
-  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
-  std::uint16_t port = Address::local_of(listener.get()).port();
+  auto listener = std::make_shared<Fd>(open_listener(loopback(0), SockType::stream, ListenOptions{}));
+  std::uint16_t port = Address::local_of(listener->get()).port();
   StreamServer upper(r.loop, std::move(listener), 16, ServiceOptions{}, nullptr);
   upper.start();
   ServiceOptions echo_options;
   echo_options.mode = Mode::echo;
-  Fd listener2 = open_listener(loopback(0), SockType::stream, ListenOptions{});
-  std::uint16_t port2 = Address::local_of(listener2.get()).port();
+  auto listener2 = std::make_shared<Fd>(open_listener(loopback(0), SockType::stream, ListenOptions{}));
+  std::uint16_t port2 = Address::local_of(listener2->get()).port();
   StreamServer echo(r.loop, std::move(listener2), 16, echo_options, nullptr);
   echo.start();
   r.probe(ProbeSpec{{loopback(port)}, SockType::stream, 2s, true, "probe", "PROBE"});
@@ -127,8 +127,8 @@ TEST_CASE("net::Prober checks the echo of a stream service") {
 }
 
 TEST_CASE("net::Prober keeps at most `concurrency` probes in flight") {
-  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
-  std::uint16_t port = Address::local_of(listener.get()).port();
+  auto listener = std::make_shared<Fd>(open_listener(loopback(0), SockType::stream, ListenOptions{}));
+  std::uint16_t port = Address::local_of(listener->get()).port();
   EventLoop loop;
   Prober prober(loop, 3);
   std::size_t done = 0, max_in_flight = 0;

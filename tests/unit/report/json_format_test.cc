@@ -17,9 +17,11 @@ TEST_CASE("report::format_json writes one object with stable keys") {
   Socket s{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", 1, 2};
   CHECK(format_json(Listen{s}) ==
         R"({"event":"listen","proto":"tcp","local":"127.0.0.1:48763","remote":"127.0.0.1:51514","state":"LISTEN","recv_q":1,"send_q":2})");
-  CHECK(format_json(Closed{s, 12, 10, 1.5, "eof", std::nullopt}) ==
-        R"({"event":"closed","proto":"tcp","local":"127.0.0.1:48763","remote":"127.0.0.1:51514","state":"CLOSED","recv_q":1,"send_q":2,"rx":12,"tx":10,"duration_s":1.500000,"reason":"eof"})");
-  CHECK(format_json(Refused{s, "max-clients"}).find(R"("reason":"max-clients"})") != std::string::npos);
+  CHECK(format_json(Closed{s, 12, 10, 1.5, "eof", "", std::nullopt}) ==
+        R"({"event":"closed","proto":"tcp","local":"127.0.0.1:48763","remote":"127.0.0.1:51514","state":"CLOSED","recv_q":1,"send_q":2,"rx":12,"tx":10,"duration_s":1.500000,"reason":"eof","err":""})");
+  CHECK(format_json(Closed{s, 0, 0, 0, "error", "ENOMEM", std::nullopt}).find(R"("reason":"error","err":"ENOMEM"})") != std::string::npos);
+  CHECK(format_json(Refused{s, "max-clients", ""}).find(R"("reason":"max-clients","err":""})") != std::string::npos);
+  CHECK(format_json(Refused{s, "error", "EMFILE"}).find(R"("reason":"error","err":"EMFILE"})") != std::string::npos);
   CHECK(format_json(Message{"127.0.0.1:5", "hi", "HI"}) ==
         R"({"event":"message","remote":"127.0.0.1:5","data":"hi","reply":"HI"})");
   CHECK(format_json(Summary{1, 2, 3, 4, 5, 6, 0.5}) ==

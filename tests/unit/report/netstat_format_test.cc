@@ -41,11 +41,14 @@ TEST_CASE("report::format_netstat pushes columns right for long addresses") {
 
 TEST_CASE("report::format_netstat adds the extras of CLOSED and REFUSED") {
   Socket s{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", 0, 0};
-  CHECK(format_netstat(Closed{s, 12, 12, 1.2, "eof", std::nullopt}) ==
+  CHECK(format_netstat(Closed{s, 12, 12, 1.2, "eof", "", std::nullopt}) ==
         "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      CLOSED  rx=12 tx=12 "
         "time=1.200s reason=eof");
-  CHECK(format_netstat(Refused{s, "max-clients"}) ==
+  CHECK(format_netstat(Refused{s, "max-clients", ""}) ==
         "tcp        0      0 127.0.0.1:48763     127.0.0.1:51514      REFUSED  reason=max-clients");
+  CHECK(format_netstat(Closed{s, 3, 0, 0.5, "error", "ENOMEM", std::nullopt})
+            .ends_with("time=0.500s reason=error err=ENOMEM"));
+  CHECK(format_netstat(Refused{s, "error", "EMFILE"}).ends_with("REFUSED  reason=error err=EMFILE"));
   Socket u{"udp", "0.0.0.0:53", "0.0.0.0:*", 0, 0};
   CHECK(fields(format_netstat(Listen{u}))[0] == "udp");
 }
@@ -70,9 +73,9 @@ TEST_CASE("report::format_netstat summarises") {
 
 TEST_CASE("report::format_netstat prints durations to the millisecond") {
   Socket s{"tcp", "a", "b", 0, 0};
-  CHECK(format_netstat(Closed{s, 0, 0, 0.0000511, "", std::nullopt}).find("time=0.000s") != std::string::npos);
-  CHECK(format_netstat(Closed{s, 0, 0, 0.0344, "", std::nullopt}).find("time=0.034s") != std::string::npos);
-  CHECK(format_netstat(Closed{s, 0, 0, 75.25, "", std::nullopt}).find("time=75.250s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 0.0000511, "", "", std::nullopt}).find("time=0.000s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 0.0344, "", "", std::nullopt}).find("time=0.034s") != std::string::npos);
+  CHECK(format_netstat(Closed{s, 0, 0, 75.25, "", "", std::nullopt}).find("time=75.250s") != std::string::npos);
 }
 
 TEST_CASE("report::printable escapes control bytes only") {
