@@ -1,7 +1,7 @@
 #pragma once
 
 // What the stream server and the datagram service share: their options, the facts they
-// report (typed values: the words and columns users see are cmd/'s and report/'s business),
+// report (typed values: the words and columns users see are chosen above net/),
 // and the buffer pool that keeps idle clients free of buffers.
 
 #include <atomic>

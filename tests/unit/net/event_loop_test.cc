@@ -23,12 +23,13 @@ struct Counter final : EventLoop::Handler {
 TEST_CASE("net::EventLoop fires timers in order and honours cancel") {
   EventLoop loop;
   std::vector<int> order;
-  loop.add_timer(30ms, [&] { order.push_back(3); loop.stop(); });
-  loop.add_timer(10ms, [&] { order.push_back(1); });
-  auto id = loop.add_timer(20ms, [&] { order.push_back(99); });
-  loop.add_timer(20ms, [&] { order.push_back(2); });
-  loop.cancel_timer(id);
+  // Deadlines from one instant, so a test machine busy between the calls cannot reorder them.
   auto start = EventLoop::Clock::now();
+  loop.add_timer(start + 30ms, [&] { order.push_back(3); loop.stop(); });
+  loop.add_timer(start + 10ms, [&] { order.push_back(1); });
+  auto id = loop.add_timer(start + 20ms, [&] { order.push_back(99); });
+  loop.add_timer(start + 20ms, [&] { order.push_back(2); });
+  loop.cancel_timer(id);
   loop.run();
   CHECK(order == std::vector<int>{1, 2, 3});
   CHECK(EventLoop::Clock::now() - start >= 30ms);
