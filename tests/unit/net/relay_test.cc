@@ -1,0 +1,126 @@
+#include "net/relay.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "net/sys.h"
+#include "scripted_stream.h"
+
+using namespace sockecho::net;
+using namespace sockecho::net::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The relay's stream over a socketpair; the test plays the server on the other end by
+// putting its whole reply in the socket before the relay runs.
+struct Fixture {
+  Fd server;
+  std::unique_ptr<ScriptedStream> stream;
+  Fd out_read, out_write;  // the relay's stdout, a pipe
+
+  Fixture() {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    stream = std::make_unique<ScriptedStream>(Fd(sv[0]));
+    server = Fd(sv[1]);
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+    out_read = Fd(p[0]);
+    out_write = Fd(p[1]);
+  }
+
+  void server_says(std::string_view reply, bool then_close) {
+    REQUIRE(write_all(server.get(), reply).ok());
+    if (then_close) ::shutdown(server.get(), SHUT_WR);
+  }
+
+  static std::string drain(int fd) {
+    std::string s;
+    char buf[4096];
+    for (IoResult r; (r = read_some(fd, buf)).ok();) s.append(buf, r.bytes);
+    return s;
+  }
+
+  RelayResult run(const std::string& input, RelayOptions o = {}) {
+    return relay(-1, input, *stream, out_write.get(), o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("net::relay sends the input, half-closes, and copies the reply until EOF") {
+  Fixture f;
+  f.server_says("HELLO\n", true);
+  RelayResult r = f.run("hello\n");
+  CHECK(r.end == RelayEnd::peer_closed);
+  CHECK(r.failed == RelayStep::none);
+  CHECK(r.sent == 6);
+  CHECK(r.received == 6);
+  CHECK(Fixture::drain(f.out_read.get()) == "HELLO\n");
+  CHECK(Fixture::drain(f.server.get()) == "hello\n");
+  char c;
+  CHECK(recv_some(f.server.get(), {&c, 1}).status == IoStatus::eof);  // the half-close came
+}
+
+TEST_CASE("net::relay names the side that failed: send") {
+  Fixture f;
+  f.stream->writes = {failed(ENOBUFS)};
+  RelayResult r = f.run("hello\n");
+  CHECK(r.end == RelayEnd::failed);
+  CHECK(r.failed == RelayStep::send);
+  CHECK(r.error == ENOBUFS);
+}
+
+TEST_CASE("net::relay names the side that failed: receive") {
+  Fixture f;
+  f.server_says("x", false);
+  f.stream->reads = {failed(ECONNRESET)};
+  RelayResult r = f.run("");
+  CHECK(r.failed == RelayStep::receive);
+  CHECK(r.error == ECONNRESET);
+}
+
+TEST_CASE("net::relay names the side that failed: write output") {
+  Fixture f;
+  ::signal(SIGPIPE, SIG_IGN);  // as app_main does
+  f.out_read.reset();
+  f.server_says("REPLY", true);
+  RelayResult r = f.run("");
+  CHECK(r.failed == RelayStep::write_output);
+  CHECK(r.error == EPIPE);
+}
+
+TEST_CASE("net::relay retries a blocked write and a blocked half-close as the stream asks") {
+  Fixture f;
+  f.stream->writes = {wants(IoStatus::want_read), wants(IoStatus::want_write)};
+  f.stream->shutdowns = {wants(IoStatus::want_write)};
+  f.server_says("OK", false);  // readable, for the write that wants readable
+  RelayOptions o;
+  o.drain_timeout = 200ms;
+  RelayResult r = f.run("data", o);
+  CHECK(r.sent == 4);
+  CHECK(Fixture::drain(f.server.get()) == "data");
+  char c;
+  CHECK(recv_some(f.server.get(), {&c, 1}).status == IoStatus::eof);
+  CHECK(r.end == RelayEnd::drain_timeout);  // the server never closed
+}
+
+TEST_CASE("net::relay ends after the drain timeout of silence when the peer never closes") {
+  Fixture f;
+  RelayOptions o;
+  o.drain_timeout = 100ms;
+  auto start = std::chrono::steady_clock::now();
+  RelayResult r = f.run("x", o);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(r.end == RelayEnd::drain_timeout);
+  CHECK(took >= 100ms);
+  CHECK(took < 5s);  // does not hang
+}

@@ -1,0 +1,195 @@
+#include "net/stream_session.h"
+
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "net/sys.h"
+#include "scripted_stream.h"
+
+using namespace sockecho::net;
+using namespace std::chrono_literals;
+using namespace sockecho::net::testing;
+
+namespace {
+
+struct Fixture {
+  EventLoop loop;
+  ServiceOptions options;
+  std::vector<ServiceEvent> events;
+  SessionContext ctx{loop, options, Address::ipv4_any(0), 4096,
+                     [this](const ServiceEvent& e) { events.push_back(e); }};
+  Fd peer;  // the client's end
+  ScriptedStream* stream = nullptr;
+  std::unique_ptr<StreamSession> session;
+  int closed_calls = 0;
+
+  Fixture() {
+    options.proto = Proto::unix_stream;
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    peer = Fd(sv[1]);
+    auto s = std::make_unique<ScriptedStream>(Fd(sv[0]));
+    stream = s.get();
+    ctx.on_closed = [this](StreamSession*) { ++closed_calls; };
+    session = std::make_unique<StreamSession>(ctx, std::move(s), Peer{});
+  }
+
+  // Runs the loop for a while: long enough for loopback, short for a test.
+  void spin(std::chrono::milliseconds d = 50ms) {
+    loop.add_timer(d, [this] { loop.stop(); });
+    loop.run();
+  }
+
+  void send(std::string_view s) { REQUIRE(write_all(peer.get(), s).ok()); }
+
+  std::string received() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      IoResult r = recv_some(peer.get(), buf);
+      if (!r.ok()) break;
+      out.append(buf, r.bytes);
+    }
+    return out;
+  }
+
+  bool peer_at_eof() {
+    char c;
+    return recv_some(peer.get(), {&c, 1}).status == IoStatus::eof;
+  }
+
+  template <typename T>
+  std::vector<T> all() const {
+    std::vector<T> out;
+    for (const auto& e : events)
+      if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("net::StreamSession serves a plain stream: established at once, replies as data comes") {
+  Fixture f;
+  f.session->start();
+  CHECK(f.all<AcceptEvent>().size() == 1);
+  f.send("hello");
+  f.spin();
+  CHECK(f.received() == "HELLO");
+  CHECK(f.closed_calls == 0);
+}
+
+TEST_CASE("net::StreamSession reports ESTABLISHED only once the handshake is done") {
+  Fixture f;
+  f.stream->handshakes = {wants(IoStatus::want_read), wants(IoStatus::want_write), IoResult{}};
+  f.session->start();  // first turn: wants readable, and nothing has come yet
+  f.spin(20ms);
+  CHECK(f.all<AcceptEvent>().empty());
+  f.send("x");  // readable: the second turn wants writable (at once), the third is done
+  f.spin();
+  CHECK(f.all<AcceptEvent>().size() == 1);
+  CHECK(f.received() == "X");
+}
+
+TEST_CASE("net::StreamSession retries a read that wanted writable when it is") {
+  Fixture f;
+  f.stream->reads = {wants(IoStatus::want_write)};  // as SSL_read may during a key update
+  f.session->start();
+  f.send("abc");
+  f.spin();
+  CHECK(f.received() == "ABC");
+  CHECK(f.stream->reads.empty());
+}
+
+TEST_CASE("net::StreamSession closes on a failed write with its errno, and only once") {
+  Fixture f;
+  f.stream->writes = {failed(ENOMEM)};
+  f.session->start();
+  f.send("hi");
+  f.spin();
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::error);
+  CHECK(closed[0].error == ENOMEM);
+  CHECK(closed[0].rx == 2);
+  CHECK(f.closed_calls == 1);
+  CHECK(f.session->closed());
+  CHECK(f.peer_at_eof());
+  CHECK(f.ctx.stats.errors == 1);
+}
+
+TEST_CASE("net::StreamSession calls a reset a reset, not an error") {
+  Fixture f;
+  f.stream->reads = {failed(ECONNRESET)};
+  f.session->start();
+  f.send("hi");
+  f.spin();
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::reset);
+  CHECK(f.ctx.stats.errors == 0);
+}
+
+TEST_CASE("net::StreamSession closes a client whose handshake fails, with no ESTABLISHED") {
+  Fixture f;
+  f.stream->handshakes = {failed(EPROTO)};
+  f.session->start();
+  CHECK(f.all<AcceptEvent>().empty());
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::handshake);
+  CHECK(closed[0].error == EPROTO);
+}
+
+TEST_CASE("net::StreamSession retries ending its side when the stream blocks, then lingers") {
+  Fixture f;
+  f.stream->shutdowns = {wants(IoStatus::want_write)};  // a close_notify that did not fit
+  f.session->start();
+  f.send("bye\nexit");
+  f.spin();
+  CHECK(f.received() == "BYE\n");
+  CHECK(f.stream->shutdowns.empty());
+  CHECK(f.peer_at_eof());                 // our end of data reached the client
+  CHECK(f.all<CloseEvent>().empty());     // lingering until the client closes too
+  f.peer.reset();
+  f.spin();
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::exit_word);
+}
+
+TEST_CASE("net::StreamSession holds one read of replies for a client that does not read") {
+  Fixture f;
+  int size = 4096;
+  ::setsockopt(f.peer.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  f.session->start();
+  std::string chunk(4096, 'a');
+  std::size_t sent = 0;
+  for (int i = 0; i < 2000; ++i) {  // until the kernel's buffers both ways are full
+    IoResult r = send_some(f.peer.get(), chunk);
+    if (!r.ok()) {
+      f.spin(5ms);
+      if (!send_some(f.peer.get(), chunk).ok()) break;
+      sent += chunk.size();
+      continue;
+    }
+    sent += r.bytes;
+    f.spin(1ms);
+  }
+  f.spin(20ms);
+  CHECK(f.closed_calls == 0);
+  CHECK(f.ctx.stats.rx < sent);  // it stopped reading: backpressure
+  CHECK(f.ctx.stats.rx - f.ctx.stats.tx <= 4096);  // at most one read held
+  // Read everything: the rest flows, nothing lost or reordered.
+  std::string got;
+  for (int i = 0; i < 2000 && got.size() < sent; ++i) {
+    got += f.received();
+    f.spin(1ms);
+  }
+  CHECK(got.size() == sent);
+  CHECK(got == std::string(sent, 'A'));
+}
