@@ -90,7 +90,16 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
                             o.verbosity == cli::Verbosity::quiet     ? report::Verbosity::quiet
                             : o.verbosity == cli::Verbosity::verbose ? report::Verbosity::verbose
                                                                      : report::Verbosity::normal);
-  auto sink = [&reporter](const net::ServiceEvent& e) { reporter.emit(to_report(e)); };
+  // Every loop of --threads reports LISTEN for the one socket they share: say it once.
+  // (The loops start on this thread, before any other thread runs.)
+  bool listen_reported = false;
+  auto sink = [&reporter, &listen_reported](const net::ServiceEvent& e) {
+    if (std::holds_alternative<net::ListenEvent>(e)) {
+      if (listen_reported) return;
+      listen_reported = true;
+    }
+    reporter.emit(to_report(e));
+  };
 
   std::shared_ptr<net::Fd> socket;
   net::UnixSocketFile socket_file;  // removed on every way out of this function

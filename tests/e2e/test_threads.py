@@ -1,4 +1,4 @@
-"""serve --threads N: SO_REUSEPORT sockets, one event loop each; also run under TSan."""
+"""serve --threads N: one listening socket served by N event loops; also run under TSan."""
 
 import hashlib
 import os
@@ -15,12 +15,41 @@ CLIENTS = 200
 
 
 class Threads(unittest.TestCase):
-    def test_two_listeners_share_the_port(self):
-        with Server("--threads", "2") as srv:
-            second = srv.line()
-            self.assertEqual(second.split()[3], srv.listen_line.split()[3])
-            self.assertEqual(second.split()[5], "LISTEN")
+    def test_one_socket_so_the_port_stays_taken(self):
+        with Server("--threads", "2", "-b", "127.0.0.1") as srv:
+            # One LISTEN line: one socket, whatever the number of loops.
+            rc, rest = srv.stop()
+            self.assertEqual(rc, 0, rest)
+            self.assertEqual([l for l in rest if "LISTEN" in l], [], rest)
+        with Server("--threads", "2", "-b", "127.0.0.1") as srv:
+            port = str(srv.port)
+            # No SO_REUSEPORT: neither another --threads server nor a --reuseport one can
+            # join the port and take a share of the clients.
+            for extra in ([], ["--reuseport"]):
+                rc, out, err = run_sockecho(["serve", "--threads", "2", "-b", "127.0.0.1",
+                                             "-p", port] + extra, timeout=10)
+                self.assertEqual(rc, 1, (extra, out, err))
+                self.assertIn(b"Address already in use", err)
+                self.assertEqual(err.count(b"\n"), 1, err)
+            self.assertEqual(upper(b"still mine\n"), self.round_trip(srv.port, b"still mine\n"))
             srv.stop()
+
+    def test_reuseport_only_when_asked(self):
+        with Server("--reuseport", "-b", "127.0.0.1") as a:
+            with Server("--reuseport", "-b", "127.0.0.1", "-p", str(a.port)) as b:
+                self.assertEqual(a.port, b.port)
+                b.stop()
+            a.stop()
+
+    @staticmethod
+    def round_trip(port, data):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+            got = b""
+            while chunk := c.recv(65536):
+                got += chunk
+            return got
 
     def test_many_clients_byte_exact_then_sigterm_counts_them_all(self):
         with Server("--threads", "2", "-q", ready="proc") as srv:
@@ -88,7 +117,6 @@ class Threads(unittest.TestCase):
 
     def test_udp_threads(self):
         with Server("--threads", "2", udp=True) as srv:
-            srv.line()  # the second LISTEN
             for i in range(20):
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     s.settimeout(5)
