@@ -1,9 +1,11 @@
 #include "net/resolver.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 
 namespace sockecho::net {
@@ -23,6 +25,21 @@ const std::error_category& gai_category() {
 }
 
 int socket_type(SockType type) { return type == SockType::stream ? SOCK_STREAM : SOCK_DGRAM; }
+
+const char* service_protocol(SockType type) { return type == SockType::stream ? "tcp" : "udp"; }
+
+std::optional<std::uint16_t> lookup_service(std::string_view name, SockType type) {
+  // An embedded NUL would look up a shorter name than the one typed.
+  if (name.empty() || name.find('\0') != std::string_view::npos) return std::nullopt;
+  const std::string n(name);
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 4096> buf{};  // an entry's name, aliases and protocol
+  int rc = ::getservbyname_r(n.c_str(), service_protocol(type), &entry, buf.data(), buf.size(),
+                             &found);
+  if (rc != 0 || found == nullptr) return std::nullopt;
+  return static_cast<std::uint16_t>(ntohs(static_cast<std::uint16_t>(found->s_port)));
+}
 
 std::vector<Address> resolve(const std::string& host, std::uint16_t port, Family family,
                              SockType type, bool passive) {
