@@ -406,6 +406,34 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The "did you mean" of subcommands and long options alike: the candidate fewest edits
+// away, if at most two, else the first one the typed word (two characters or more)
+// begins. "" when nothing is near.
+std::string closest(std::string_view typed, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (std::string_view c : candidates) {
+    std::size_t d = edit_distance(typed, c);
+    bool prefix = typed.size() >= 2 && c.substr(0, typed.size()) == typed;
+    if (d < best_distance || (prefix && best.empty())) {
+      best_distance = std::min(d, best_distance);
+      best = std::string(c);
+    }
+  }
+  return best;
+}
+
+// Every long option name of a subcommand ("timeout", "connect-timeout").
+std::vector<std::string> long_options(const Subcommand& s) {
+  std::vector<std::string> names;
+  cxxopts::Options o = s.options();
+  for (const std::string& group : o.groups())
+    for (const cxxopts::HelpOptionDetails& d : o.group_help(group).options)
+      for (const std::string& name : d.l)
+        if (name.size() > 1 && name != "args") names.push_back(name);
+  return names;
+}
+
 }  // namespace
 
 std::string printable_ascii(std::string_view text) {
@@ -420,16 +448,19 @@ std::string printable_ascii(std::string_view text) {
 }
 
 std::string suggest_subcommand(std::string_view typed) {
-  std::string best;
-  std::size_t best_distance = 3;  // more than two edits away is not a typo
-  for (const Subcommand& s : subcommands()) {
-    std::size_t d = edit_distance(typed, s.name);
-    if (d < best_distance || (typed.size() >= 2 && s.name.substr(0, typed.size()) == typed && d < 4)) {
-      best_distance = std::min(d, best_distance);
-      best = s.name;
-    }
-  }
-  return best;
+  std::vector<std::string_view> names;
+  for (const Subcommand& s : subcommands()) names.push_back(s.name);
+  return closest(typed, names);
+}
+
+std::string suggest_option(std::string_view subcommand, std::string_view typed) {
+  const Subcommand* sub = find_subcommand(subcommand);
+  if (sub == nullptr) return "";
+  std::string_view bare = typed.substr(std::min(typed.find_first_not_of('-'), typed.size()));
+  if (typed.rfind("--", 0) != 0 || bare.size() < 2) return "";  // -x: one letter is no clue
+  std::vector<std::string> names = long_options(*sub);
+  std::string near = closest(bare, std::vector<std::string_view>(names.begin(), names.end()));
+  return near.empty() ? "" : "--" + near;
 }
 
 std::string main_help() {
@@ -470,8 +501,11 @@ Command parse(int argc, const char* const* argv) {
   try {
     result = options.parse(static_cast<int>(sub_argv.size()), sub_argv.data());
   } catch (const cxxopts::exceptions::no_such_option& e) {
-    throw UsageError(display_option(option_in(e.what())),
-                     fmt::format("unknown option; see 'sockecho {} --help'", sub->name));
+    std::string typed = display_option(option_in(e.what()));
+    std::string near = suggest_option(sub->name, typed);
+    throw UsageError(typed, near.empty()
+                                ? fmt::format("unknown option; see 'sockecho {} --help'", sub->name)
+                                : fmt::format("unknown option; did you mean '{}'?", near));
   } catch (const cxxopts::exceptions::missing_argument& e) {
     throw UsageError(display_option(option_in(e.what())), "needs a value");
   } catch (const cxxopts::exceptions::option_requires_argument& e) {

@@ -241,3 +241,25 @@ TEST_CASE("cli::parse checks --unix paths") {
   CHECK(usage_error({"send", "--unix", ""}) == "TARGET '': empty path");
   CHECK(usage_error({"probe", "--unix", "@"}) == "TARGET '@': empty abstract socket name after '@'");
 }
+
+TEST_CASE("cli::parse suggests the long option a typo meant") {
+  CHECK(usage_error({"send", "--tiemout", "1s", "h:1"}) == "--tiemout: unknown option; did you mean '--timeout'?");
+  CHECK(usage_error({"send", "--tiemout=1s", "h:1"}) == "--tiemout: unknown option; did you mean '--timeout'?");
+  CHECK(usage_error({"serve", "--max-client", "3"}) == "--max-client: unknown option; did you mean '--max-clients'?");
+  CHECK(usage_error({"probe", "--intervall", "1s", "h:1"}) ==
+        "--intervall: unknown option; did you mean '--interval'?");
+  CHECK(usage_error({"send", "--once", "h:1"}) == "--once: unknown option; see 'sockecho send --help'");
+  CHECK(usage_error({"send", "-Z", "h:1"}) == "-Z: unknown option; see 'sockecho send --help'");
+}
+
+TEST_CASE("cli::suggest_option suggests only near misses among the subcommand's long options") {
+  CHECK(suggest_option("send", "--tiemout") == "--timeout");
+  CHECK(suggest_option("send", "--conect-timeout") == "--connect-timeout");
+  CHECK(suggest_option("serve", "--exitword") == "--exit-word");
+  CHECK(suggest_option("serve", "--reuse") == "--reuseport");
+  CHECK(suggest_option("probe", "--jsno") == "--json");
+  CHECK(suggest_option("send", "--frobnicate") == "");
+  CHECK(suggest_option("send", "-t") == "");   // one letter is no clue
+  CHECK(suggest_option("send", "--args") == "");  // the positional holder is not an option
+  CHECK(suggest_option("nosuch", "--timeout") == "");
+}
