@@ -42,7 +42,7 @@ void add_transport(cxxopts::Options& o) {
       ("unix", "Unix domain socket: the address is a path, @name is abstract")
       ("4", "IPv4 only")
       ("6", "IPv6 only")
-      ("p,port", "port (default 48763); a port in the address wins",
+      ("p,port", "port number or /etc/services name (default 48763); a port in the address wins",
        cxxopts::value<std::string>(), "N")
       ("h,help", "show this help");
 }
