@@ -29,8 +29,14 @@ int socket_type(SockType type) { return type == SockType::stream ? SOCK_STREAM :
 const char* service_protocol(SockType type) { return type == SockType::stream ? "tcp" : "udp"; }
 
 std::optional<std::uint16_t> lookup_service(std::string_view name, SockType type) {
-  // An embedded NUL would look up a shorter name than the one typed.
-  if (name.empty() || name.find('\0') != std::string_view::npos) return std::nullopt;
+  // Only what a service name is made of (an embedded NUL, say, would look up a shorter
+  // name than the one typed); anything else is no name, without reading the files.
+  auto in_name = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '+' || c == '*';
+  };
+  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), in_name))
+    return std::nullopt;
   const std::string n(name);
   servent entry{};
   servent* found = nullptr;
