@@ -15,15 +15,18 @@ void validate_family(std::string_view what, std::string_view host, net::Family f
     case net::HostKind::name:
       return;
     case net::HostKind::ipv4:
-      if (family == net::Family::v6) throw UsageError(subject, "an IPv4 address, and -6 is IPv6 only");
+      if (family == net::Family::v6)
+        throw UsageError(subject, "an IPv4 address, and -6 is IPv6 only");
       return;
     case net::HostKind::ipv6:
-      if (family == net::Family::v4) throw UsageError(subject, "an IPv6 address, and -4 is IPv4 only");
+      if (family == net::Family::v4)
+        throw UsageError(subject, "an IPv6 address, and -4 is IPv4 only");
       return;
     case net::HostKind::v4_mapped: {
       const std::string v4(host.substr(host.rfind(':') + 1));
       if (family == net::Family::v6)
-        throw UsageError(subject, "a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write " + v4);
+        throw UsageError(
+            subject, "a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write " + v4);
       if (family == net::Family::v4)
         throw UsageError(subject, "a v4-mapped address is IPv6 notation; with -4, write " + v4);
       return;

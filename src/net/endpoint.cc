@@ -61,8 +61,8 @@ Split split_host(std::string_view text) {
 
 }  // namespace
 
-unsigned long long parse_number(std::string_view text, unsigned long long lo,
-                                unsigned long long hi, int base) {
+unsigned long long parse_number(std::string_view text, unsigned long long lo, unsigned long long hi,
+                                int base) {
   // from_chars takes no sign, space or prefix, so digits are all it reads; a number too
   // big for the type is out of range like any other.
   unsigned long long value = 0;
@@ -86,8 +86,8 @@ std::uint16_t parse_port(std::string_view text, PortRules rules) {
   } else if (auto service = lookup_service(text, rules.type)) {
     port = *service;
   } else {
-    throw ParseError(fmt::format("not a port number or a {} service name",
-                                 service_protocol(rules.type)));
+    throw ParseError(
+        fmt::format("not a port number or a {} service name", service_protocol(rules.type)));
   }
   if (port == 0 && rules.use == PortUse::connect) throw ParseError("port 0 cannot be connected to");
   return port;
@@ -107,8 +107,8 @@ std::vector<std::uint16_t> parse_port_list(std::string_view text, SockType type)
   std::size_t start = 0;
   for (;;) {
     std::size_t comma = text.find(',', start);
-    std::string_view item =
-        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view item = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty()) throw ParseError("empty item in port list");
     // A range is two numbers; an item with a dash that does not start with digits is a
     // service name ("x11-ssh").

@@ -32,8 +32,8 @@ struct ParseError : std::runtime_error {
 
 // The one number parser: digits in base 10 (8 for file modes), lo <= value <= hi.
 // "not a whole number" / "out of range (lo-hi)".
-unsigned long long parse_number(std::string_view text, unsigned long long lo,
-                                unsigned long long hi, int base = 10);
+unsigned long long parse_number(std::string_view text, unsigned long long lo, unsigned long long hi,
+                                int base = 10);
 
 // What a port is for: a listener may take 0 (the kernel picks a free port); a client
 // cannot connect to port 0.
@@ -49,8 +49,7 @@ std::uint16_t parse_port(std::string_view text, PortRules rules = {});
 
 // "22,80,8000-8100" -> every port, in the order given, duplicates removed. Ports to
 // connect to: 0 is refused.
-std::vector<std::uint16_t> parse_port_list(std::string_view text,
-                                           SockType type = SockType::stream);
+std::vector<std::uint16_t> parse_port_list(std::string_view text, SockType type = SockType::stream);
 
 struct HostPort {
   std::string host;                   // without brackets; never empty

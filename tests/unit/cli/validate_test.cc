@@ -46,8 +46,9 @@ TEST_CASE("cli::validate_family holds numeric addresses to -4 and -6") {
   CHECK(check("fe80::1%lo", net::Family::v6) == "(no error)");
   CHECK(check("127.0.0.1", net::Family::v6) == "--bind 'X': an IPv4 address, and -6 is IPv6 only");
   CHECK(check("::1", net::Family::v4) == "--bind 'X': an IPv6 address, and -4 is IPv4 only");
-  CHECK(check("::ffff:127.0.0.1", net::Family::v6) ==
-        "--bind 'X': a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write 127.0.0.1");
+  CHECK(
+      check("::ffff:127.0.0.1", net::Family::v6) ==
+      "--bind 'X': a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write 127.0.0.1");
   CHECK(check("::ffff:127.0.0.1", net::Family::v4) ==
         "--bind 'X': a v4-mapped address is IPv6 notation; with -4, write 127.0.0.1");
 }
@@ -72,11 +73,13 @@ TEST_CASE("cli::validate_serve checks the rules between serve's flags") {
   CHECK(error_of([&] { validate_serve(access); }) == "(no error)");
   access.transport.unix_domain = true;
   access.bind = "/tmp/s";
-  CHECK(error_of([&] { validate_serve(access); }) == "--allow/--deny: do not go with --unix (use --unix-mode)");
+  CHECK(error_of([&] { validate_serve(access); }) ==
+        "--allow/--deny: do not go with --unix (use --unix-mode)");
 
   ServeOptions words = o;
   words.shutdown_word = "exit";
-  CHECK(error_of([&] { validate_serve(words); }) == "--shutdown-word: must differ from the exit word");
+  CHECK(error_of([&] { validate_serve(words); }) ==
+        "--shutdown-word: must differ from the exit word");
   words.exit_word = "bye";
   CHECK(error_of([&] { validate_serve(words); }) == "(no error)");
 
@@ -96,7 +99,8 @@ TEST_CASE("cli::validate_send keeps --retries to datagram sockets") {
   SendOptions o;
   CHECK(error_of([&] { validate_send(o); }) == "(no error)");
   o.retries = 2;
-  CHECK(error_of([&] { validate_send(o); }) == "--retries: goes with --udp only (a stream resends by itself)");
+  CHECK(error_of([&] { validate_send(o); }) ==
+        "--retries: goes with --udp only (a stream resends by itself)");
   o.transport.type = net::SockType::datagram;
   CHECK(error_of([&] { validate_send(o); }) == "(no error)");
   o.transport.unix_domain = true;  // --unix --udp: a datagram socket too

@@ -33,7 +33,8 @@ TEST_CASE("net::parse_number takes decimal digits within bounds and nothing else
     CHECK(error_of([&] { parse_number(bad, 0, 100); }) == "not a whole number");
   CHECK(error_of([&] { parse_number("101", 0, 100); }) == "out of range (0-100)");
   CHECK(error_of([&] { parse_number("0", 1, 100); }) == "out of range (1-100)");
-  CHECK(error_of([&] { parse_number("99999999999999999999999", 1, 100); }) == "out of range (1-100)");
+  CHECK(error_of([&] { parse_number("99999999999999999999999", 1, 100); }) ==
+        "out of range (1-100)");
   CHECK(error_of([&] { parse_number("0800", 0, 0777, 8); }) == "not a whole number");
 }
 
@@ -61,10 +62,8 @@ TEST_CASE("net::parse_port says one thing per mistake") {
   CHECK(error_of([] { parse_port("0", k_connect); }) == "port 0 cannot be connected to");
   CHECK(error_of([] { parse_port_list("80,0"); }) == "port 0 cannot be connected to");
   CHECK(error_of([] { parse_host_port("h:0", k_connect); }) == "port 0 cannot be connected to");
-  CHECK(error_of([] { parse_port("htp"); }) ==
-        "not a port number or a tcp service name");
-  CHECK(error_of([] { parse_port("htp", k_udp); }) ==
-        "not a port number or a udp service name");
+  CHECK(error_of([] { parse_port("htp"); }) == "not a port number or a tcp service name");
+  CHECK(error_of([] { parse_port("htp", k_udp); }) == "not a port number or a udp service name");
 }
 
 TEST_CASE("net::parse_port takes service names for the transport's protocol") {
@@ -125,8 +124,10 @@ TEST_CASE("net::parse_host_port rejects malformed addresses") {
   CHECK_THROWS_AS(parse_host_port("a:b:c"), ParseError);
   CHECK(parse_host_port("fe80::1%lo").host == "fe80::1%lo");
   CHECK_THROWS_AS(parse_host_port("fe80::1%lo:80"), ParseError);  // the port would be lost
-  CHECK(error_of([] { parse_host_port("[localhost]:80"); }) == "only an IPv6 address goes in brackets");
-  CHECK(error_of([] { parse_host_port("[127.0.0.1]:80"); }) == "only an IPv6 address goes in brackets");
+  CHECK(error_of([] { parse_host_port("[localhost]:80"); }) ==
+        "only an IPv6 address goes in brackets");
+  CHECK(error_of([] { parse_host_port("[127.0.0.1]:80"); }) ==
+        "only an IPv6 address goes in brackets");
   CHECK(error_of([] { parse_host_port("host:"); }) == "empty port");
   CHECK(error_of([] { parse_host_port("[::1]:"); }) == "empty port");
   CHECK(error_of([] { parse_host_port("[::1"); }) == "missing ']' after IPv6 address");

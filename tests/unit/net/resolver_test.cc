@@ -51,9 +51,8 @@ TEST_CASE("net::resolve of localhost keeps to the family filter") {
   std::vector<Address> v4 = resolve("localhost", 7, Family::v4, SockType::stream);
   REQUIRE_FALSE(v4.empty());
   CHECK(all_of_family(v4, AF_INET));
-  CHECK(std::find_if(v4.begin(), v4.end(), [](const Address& a) {
-          return a.to_string() == "127.0.0.1:7";
-        }) != v4.end());
+  CHECK(std::find_if(v4.begin(), v4.end(),
+                     [](const Address& a) { return a.to_string() == "127.0.0.1:7"; }) != v4.end());
   std::vector<Address> any = resolve("localhost", 7, Family::any, SockType::stream);
   CHECK(any.size() >= v4.size());
 }
