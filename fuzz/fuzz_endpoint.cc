@@ -1,8 +1,8 @@
 // net::parse_port, parse_port_list, parse_host_port, parse_host_ports on arbitrary text.
 // Each must return or throw net::ParseError (with a one-line ASCII message that does not
 // quote the input), and what they return must hold up:
-// - parse_port: exactly the decimal value of an all-digit text in 0..65535 (1.. without
-//   allow_zero), else ParseError;
+// - parse_port: exactly the decimal value of an all-digit text in 0..65535 (1.. to
+//   connect to), or the tcp port /etc/services gives any other text, else ParseError;
 // - parse_port_list: ports in 1..65535, no duplicates, exactly the ports the items name
 //   in the order given (checked against a re-implementation of the item grammar);
 // - parse_host_port(s): a bracketed host is non-empty and has no ']'; an unbracketed host
@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,21 +52,31 @@ auto call(const char* fn, F f) -> std::optional<decltype(f())> {
   }
 }
 
-// The reference: a port is 1+ ASCII digits with a value up to 65535.
+bool ref_all_digits(std::string_view t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The reference: a port is 1+ ASCII digits with a value up to 65535, or a tcp service name.
 std::optional<unsigned> ref_port(std::string_view t, bool allow_zero) {
   if (t.empty()) return std::nullopt;
   unsigned long v = 0;
-  for (char c : t) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<unsigned long>(c - '0');
-    if (v > 65535) return std::nullopt;
+  if (ref_all_digits(t)) {
+    for (char c : t) {
+      v = v * 10 + static_cast<unsigned long>(c - '0');
+      if (v > 65535) return std::nullopt;
+    }
+  } else if (auto service = net::lookup_service(t, net::SockType::stream)) {
+    v = *service;
+  } else {
+    return std::nullopt;
   }
   if (v == 0 && !allow_zero) return std::nullopt;
   return static_cast<unsigned>(v);
 }
 
-// The reference: comma-separated items, each PORT or LO-HI (split at the first '-',
-// LO <= HI), ports 1..65535, duplicates dropped keeping the first.
+// The reference: comma-separated items, each PORT or LO-HI (numbers, split at the first
+// '-', LO <= HI), ports 1..65535, duplicates dropped keeping the first. An item with a
+// dash and no digits before it is a PORT (a service name such as "x11-ssh").
 std::optional<std::vector<std::uint16_t>> ref_port_list(std::string_view t) {
   std::vector<std::uint16_t> out;
   std::vector<bool> seen(65536, false);
@@ -76,9 +87,9 @@ std::optional<std::vector<std::uint16_t>> ref_port_list(std::string_view t) {
         t.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     std::optional<unsigned> lo, hi;
     std::size_t dash = item.find('-');
-    if (dash == std::string_view::npos) {
+    if (dash == std::string_view::npos || !ref_all_digits(item.substr(0, dash))) {
       lo = hi = ref_port(item, false);
-    } else {
+    } else if (ref_all_digits(item.substr(dash + 1))) {
       lo = ref_port(item.substr(0, dash), false);
       hi = ref_port(item.substr(dash + 1), false);
     }
@@ -104,7 +115,9 @@ std::string show(const std::vector<std::uint16_t>& v) {
 
 void check_port(std::string_view text) {
   for (bool allow_zero : {true, false}) {
-    auto got = call("parse_port", [&] { return net::parse_port(text, allow_zero); });
+    const net::PortRules rules{net::SockType::stream,
+                               allow_zero ? net::PortUse::listen : net::PortUse::connect};
+    auto got = call("parse_port", [&] { return net::parse_port(text, rules); });
     auto want = ref_port(text, allow_zero);
     if (got.has_value() != want.has_value() || (got && *got != *want))
       fail("parse_port(allow_zero=" + std::to_string(allow_zero) + ") gave " +

@@ -13,6 +13,7 @@
 #include "net/access_list.h"
 #include "net/resolver.h"
 #include "net/transform.h"
+#include "report/verbosity.h"
 
 namespace sockecho::cli {
 
@@ -24,7 +25,8 @@ struct TransportOptions {
   bool unix_domain = false;  // --unix: addresses are paths ("@name": abstract)
 };
 
-enum class Verbosity { quiet, normal, verbose };
+// -q / -v: the reporter's own enum, so cmd/ hands it over as it is.
+using Verbosity = report::Verbosity;
 
 struct ServeOptions {
   TransportOptions transport;

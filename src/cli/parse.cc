@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <functional>
 
 // cxxopts splits vector values at commas by default; a port list ("host:22,80") or a WORD
@@ -17,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "cli/duration.h"
+#include "cli/validate.h"
 #include "net/endpoint.h"
 
 #ifndef SOCKECHO_VERSION
@@ -42,7 +42,7 @@ void add_transport(cxxopts::Options& o) {
       ("unix", "Unix domain socket: the address is a path, @name is abstract")
       ("4", "IPv4 only")
       ("6", "IPv6 only")
-      ("p,port", "port (default 48763); a port in the address wins",
+      ("p,port", "port number or /etc/services name (default 48763); a port in the address wins",
        cxxopts::value<std::string>(), "N")
       ("h,help", "show this help");
 }
@@ -136,6 +136,14 @@ std::string dashed(const std::string& name) { return (name.size() == 1 ? "-" : "
 
 std::string string_of(const Result& r, const std::string& name) { return r[name].as<std::string>(); }
 
+// A word the user typed, quoted so that even an empty one shows: "'serv'", "''".
+std::string quoted(std::string_view word) { return "'" + std::string(word) + "'"; }
+
+// How a flag's value is named in a message: "--port '70000'".
+std::string flag_value(const std::string& name, std::string_view value) {
+  return dashed(name) + " " + quoted(value);
+}
+
 // Runs fn and turns a net::ParseError into a usage error about subject.
 template <typename F>
 auto checked(const std::string& subject, F fn) {
@@ -149,18 +157,24 @@ auto checked(const std::string& subject, F fn) {
 unsigned long long number(const Result& r, const std::string& name, unsigned long long lo,
                           unsigned long long hi) {
   std::string text = string_of(r, name);
-  unsigned long long v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
-    throw UsageError(dashed(name), fmt::format("'{}' is not a whole number", text));
-  if (v < lo || v > hi)
-    throw UsageError(dashed(name), fmt::format("{} is out of range ({}-{})", text, lo, hi));
-  return v;
+  return checked(flag_value(name, text), [&] { return net::parse_number(text, lo, hi); });
 }
 
 std::chrono::milliseconds duration(const Result& r, const std::string& name) {
   std::string text = string_of(r, name);
-  return checked(dashed(name) + " '" + text + "'", [&] { return parse_duration(text); });
+  return checked(flag_value(name, text), [&] { return parse_duration(text); });
+}
+
+// A duration that must not be 0 (a timeout of nothing).
+std::chrono::milliseconds positive_duration(const Result& r, const std::string& name) {
+  std::chrono::milliseconds d = duration(r, name);
+  if (d.count() == 0) throw UsageError(flag_value(name, string_of(r, name)), "must be more than 0");
+  return d;
+}
+
+std::uint16_t port_flag(const Result& r, net::PortRules rules) {
+  std::string text = string_of(r, "port");
+  return checked(flag_value("port", text), [&] { return net::parse_port(text, rules); });
 }
 
 TransportOptions transport(const Result& r) {
@@ -168,13 +182,12 @@ TransportOptions transport(const Result& r) {
   if (r.count("4") && r.count("6")) throw UsageError("-4/-6", "pick one");
   TransportOptions t;
   if (r.count("udp")) t.type = net::SockType::datagram;
-  if (r.count("unix")) {
-    t.unix_domain = true;
-    if (r.count("4") || r.count("6")) throw UsageError("--unix", "does not go with -4 or -6");
-    if (r.count("port")) throw UsageError("--unix", "does not go with --port: the address is a path");
-  }
+  if (r.count("unix")) t.unix_domain = true;
   if (r.count("4")) t.family = net::Family::v4;
   if (r.count("6")) t.family = net::Family::v6;
+  validate_transport(t);
+  if (t.unix_domain && r.count("port"))
+    throw UsageError("--unix", "does not go with --port: the address is a path");
   return t;
 }
 
@@ -182,111 +195,119 @@ std::vector<std::string> positionals(const Result& r) {
   return r.count("args") ? r["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
-// A word the user typed, quoted so that even an empty one shows: "'serv'", "''".
-std::string quoted(std::string_view word) { return "'" + std::string(word) + "'"; }
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string unix_path(const std::string& subject, const std::string& text) {
+  return checked(subject, [&] { return net::parse_unix_path(text); });
+}
+
+// serve's address, from --bind and the positional [[ADDR:]PORT] (or PATH with --unix);
+// the two may both be given when they name the same address.
+void serve_address(const Result& r, ServeOptions& o) {
+  const net::PortRules rules{o.transport.type, net::PortUse::listen};
+  const bool unix_domain = o.transport.unix_domain;
+  if (r.count("bind")) {
+    std::string b = string_of(r, "bind");
+    std::string subject = flag_value("bind", b);
+    o.bind = unix_domain ? unix_path(subject, b) : checked(subject, [&] { return net::parse_host(b); });
+    if (!unix_domain) validate_family(subject, o.bind, o.transport.family);
+  }
+  std::vector<std::string> args = positionals(r);
+  if (args.size() > 1) throw UsageError(quoted(args[1]), "unexpected argument (serve takes [[ADDR:]PORT])");
+  if (args.empty()) return;
+  const std::string& a = args[0];
+  std::string host;
+  if (unix_domain) {
+    host = unix_path("path " + quoted(a), a);
+  } else if (all_digits(a)) {
+    o.port = checked("port " + quoted(a), [&] { return net::parse_port(a, rules); });
+    return;
+  } else {
+    net::HostPort hp = checked("address " + quoted(a), [&] { return net::parse_host_port(a, rules); });
+    validate_family("address " + quoted(a), hp.host, o.transport.family);
+    host = hp.host;
+    if (hp.port) o.port = *hp.port;
+  }
+  if (r.count("bind") && host != o.bind) throw UsageError(quoted(a), "conflicts with --bind " + o.bind);
+  o.bind = host;
 }
 
 Command build_serve(const Result& r) {
   ServeOptions o;
   o.transport = transport(r);
-  if (r.count("port")) {
-    std::string p = string_of(r, "port");
-    o.port = checked("--port '" + p + "'", [&] { return net::parse_port(p); });
-  }
-  if (r.count("bind")) o.bind = string_of(r, "bind");
-  std::vector<std::string> args = positionals(r);
-  if (args.size() > 1) throw UsageError(quoted(args[1]), "unexpected argument (serve takes [[ADDR:]PORT])");
+  if (r.count("port")) o.port = port_flag(r, {o.transport.type, net::PortUse::listen});
+  serve_address(r, o);
   if (r.count("unix-mode")) {
-    if (!o.transport.unix_domain) throw UsageError("--unix-mode", "goes with --unix only");
     std::string m = string_of(r, "unix-mode");
-    unsigned long v = 0;
-    auto [ptr, ec] = std::from_chars(m.data(), m.data() + m.size(), v, 8);
-    if (m.empty() || ec != std::errc() || ptr != m.data() + m.size() || v > 0777)
-      throw UsageError("--unix-mode '" + m + "'", "not an octal mode (e.g. 0600)");
-    o.unix_mode = static_cast<unsigned>(v);
-  }
-  if (o.transport.unix_domain) {
-    if (args.size() == 1 && r.count("bind") && args[0] != o.bind)
-      throw UsageError(quoted(args[0]), "conflicts with --bind " + o.bind);
-    if (args.size() == 1) o.bind = args[0];
-    if (o.bind.empty()) throw UsageError("--unix", "needs a PATH (or @name)");
-  } else if (args.size() == 1) {
-    const std::string& a = args[0];
-    if (all_digits(a)) {
-      o.port = checked("port '" + a + "'", [&] { return net::parse_port(a); });
-    } else {
-      net::HostPort hp = checked("address '" + a + "'", [&] { return net::parse_host_port(a); });
-      if (r.count("bind") && hp.host != o.bind)
-        throw UsageError(quoted(a), "conflicts with --bind " + o.bind);
-      o.bind = hp.host;
-      if (hp.port) o.port = *hp.port;
-    }
+    o.unix_mode = static_cast<unsigned>(checked(flag_value("unix-mode", m), [&] {
+      try {
+        return net::parse_number(m, 0, 0777, 8);
+      } catch (const net::ParseError&) {
+        throw net::ParseError("not an octal mode (e.g. 0600)");
+      }
+    }));
   }
   if (r.count("backlog")) o.backlog = static_cast<int>(number(r, "backlog", 1, 1 << 20));
   if (r.count("mode")) {
     std::string m = string_of(r, "mode");
     auto mode = net::parse_mode(m);
-    if (!mode) throw UsageError("--mode '" + m + "'", "unknown mode (upper, echo, lower, discard)");
+    if (!mode) throw UsageError(flag_value("mode", m), "unknown mode (upper, echo, lower, discard)");
     o.mode = *mode;
   }
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   if (r.count("shutdown-word")) {
     o.shutdown_word = string_of(r, "shutdown-word");
     if (o.shutdown_word.empty()) throw UsageError("--shutdown-word", "must not be empty");
-    if (o.shutdown_word == o.exit_word)
-      throw UsageError("--shutdown-word", "must differ from the exit word");
   }
   if (r.count("max-clients")) o.max_clients = number(r, "max-clients", 0, 1'000'000'000);
-  if (r.count("idle-timeout")) {
-    o.idle_timeout = duration(r, "idle-timeout");
-    if (o.idle_timeout->count() == 0) throw UsageError("--idle-timeout", "must be more than 0");
-  }
+  if (r.count("idle-timeout")) o.idle_timeout = positive_duration(r, "idle-timeout");
   for (const char* rule : {"allow", "deny"}) {
     if (!r.count(rule)) continue;
-    if (o.transport.unix_domain) throw UsageError(dashed(rule), "does not go with --unix (use --unix-mode)");
     for (const std::string& text : r[rule].as<std::vector<std::string>>()) {
-      net::Cidr c = checked(dashed(rule) + " '" + text + "'", [&] { return net::parse_cidr(text); });
+      net::Cidr c = checked(flag_value(rule, text), [&] { return net::parse_cidr(text); });
       if (std::string_view(rule) == "allow") o.access.allow(c);
       else o.access.deny(c);
     }
   }
   if (r.count("threads")) o.threads = static_cast<unsigned>(number(r, "threads", 1, 256));
-  if (o.threads > 1 && r.count("once")) throw UsageError("--threads", "does not go with --once");
-  if (o.threads > 1 && o.transport.unix_domain)
-    throw UsageError("--threads", "does not go with --unix (SO_REUSEPORT is for IP sockets)");
   o.once = r.count("once") > 0;
   o.reuseport = r.count("reuseport") > 0;
   if (r.count("verbose") && r.count("quiet")) throw UsageError("-v/-q", "pick one");
   if (r.count("verbose")) o.verbosity = Verbosity::verbose;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  validate_serve(o);
   return o;
+}
+
+// A client's TARGET: host[:port], [v6][:port], or with --unix a path. A port in TARGET
+// wins over -p.
+std::string target_subject(const std::string& text) { return "TARGET " + quoted(text); }
+
+void reject_port_alone(const std::string& text) {
+  if (all_digits(text)) throw UsageError(target_subject(text), "a port alone; write localhost:" + text);
 }
 
 Command build_send(const Result& r) {
   SendOptions o;
   o.transport = transport(r);
+  const net::PortRules rules{o.transport.type, net::PortUse::connect};
   std::vector<std::string> args = positionals(r);
   if (args.empty()) throw UsageError("TARGET", "missing (e.g. localhost:48763)");
+  std::optional<std::uint16_t> flag_port;
+  if (r.count("port")) flag_port = port_flag(r, rules);
   const std::string& target = args[0];
   if (o.transport.unix_domain) {
-    o.host = target;
+    o.host = unix_path(target_subject(target), target);
     o.port = 0;
-  } else if (all_digits(target))
-    throw UsageError("TARGET '" + target + "'", "a port alone; write localhost:" + target);
-  else {
+  } else {
+    reject_port_alone(target);
     net::HostPort hp =
-        checked("TARGET '" + target + "'", [&] { return net::parse_host_port(target); });
+        checked(target_subject(target), [&] { return net::parse_host_port(target, rules); });
+    validate_family(target_subject(target), hp.host, o.transport.family);
     o.host = hp.host;
-    std::optional<std::uint16_t> flag_port;
-    if (r.count("port")) {
-      std::string p = string_of(r, "port");
-      flag_port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
-    }
-    if (hp.port == 0) throw UsageError("TARGET '" + target + "'", "port 0 cannot be connected to");
     o.port = hp.port.value_or(flag_port.value_or(k_default_port));
   }
   if (args.size() > 1) {
@@ -295,13 +316,11 @@ Command build_send(const Result& r) {
     o.words = joined + "\n";
   }
   if (r.count("timeout")) o.timeout = duration(r, "timeout");
-  if (r.count("connect-timeout")) {
-    o.connect_timeout = duration(r, "connect-timeout");
-    if (o.connect_timeout.count() == 0) throw UsageError("--connect-timeout", "must be more than 0");
-  }
+  if (r.count("connect-timeout")) o.connect_timeout = positive_duration(r, "connect-timeout");
   if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
+  validate_send(o);
   return o;
 }
 
@@ -311,35 +330,33 @@ Command build_probe(const Result& r) {
   std::vector<std::string> args = positionals(r);
   if (args.empty()) throw UsageError("TARGET", "missing (e.g. localhost:22,80,8000-8100)");
   std::optional<std::uint16_t> flag_port;
-  if (r.count("port")) {
-    std::string p = string_of(r, "port");
-    flag_port = checked("--port '" + p + "'", [&] { return net::parse_port(p, false); });
-  }
+  if (r.count("port")) flag_port = port_flag(r, {o.transport.type, net::PortUse::connect});
   for (const std::string& a : args) {
     ProbeTarget t{a, a, {}};
-    if (!o.transport.unix_domain) {
-      if (all_digits(a)) throw UsageError("TARGET '" + a + "'", "a port alone; write localhost:" + a);
-      net::HostPorts hp = checked("TARGET '" + a + "'", [&] { return net::parse_host_ports(a); });
+    if (o.transport.unix_domain) {
+      t.host = unix_path(target_subject(a), a);
+    } else {
+      reject_port_alone(a);
+      net::HostPorts hp =
+          checked(target_subject(a), [&] { return net::parse_host_ports(a, o.transport.type); });
+      validate_family(target_subject(a), hp.host, o.transport.family);
       t.host = hp.host;
       t.ports = hp.ports.empty() ? std::vector<std::uint16_t>{flag_port.value_or(k_default_port)}
                                  : hp.ports;
     }
     o.targets.push_back(std::move(t));
   }
-  if (r.count("timeout")) {
-    o.timeout = duration(r, "timeout");
-    if (o.timeout.count() == 0) throw UsageError("--timeout", "must be more than 0");
-  }
+  if (r.count("timeout")) o.timeout = positive_duration(r, "timeout");
   if (r.count("concurrency")) o.concurrency = number(r, "concurrency", 1, 1'000'000);
   if (r.count("payload")) o.payload = string_of(r, "payload");
   o.echo = r.count("echo") > 0 || r.count("expect") > 0;
   if (r.count("expect")) o.expect = string_of(r, "expect");
-  if (o.echo && o.payload.empty()) throw UsageError("--payload", "must not be empty with --echo");
   if (r.count("count")) o.count = number(r, "count", 1, 1'000'000);
   if (r.count("interval")) o.interval = duration(r, "interval");
   o.open_only = r.count("open") > 0;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  validate_probe(o);
   return o;
 }
 
@@ -389,6 +406,34 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The "did you mean" of subcommands and long options alike: the candidate fewest edits
+// away, if at most two, else the first one the typed word (two characters or more)
+// begins. "" when nothing is near.
+std::string closest(std::string_view typed, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (std::string_view c : candidates) {
+    std::size_t d = edit_distance(typed, c);
+    bool prefix = typed.size() >= 2 && c.substr(0, typed.size()) == typed;
+    if (d < best_distance || (prefix && best.empty())) {
+      best_distance = std::min(d, best_distance);
+      best = std::string(c);
+    }
+  }
+  return best;
+}
+
+// Every long option name of a subcommand ("timeout", "connect-timeout").
+std::vector<std::string> long_options(const Subcommand& s) {
+  std::vector<std::string> names;
+  cxxopts::Options o = s.options();
+  for (const std::string& group : o.groups())
+    for (const cxxopts::HelpOptionDetails& d : o.group_help(group).options)
+      for (const std::string& name : d.l)
+        if (name.size() > 1 && name != "args") names.push_back(name);
+  return names;
+}
+
 }  // namespace
 
 std::string printable_ascii(std::string_view text) {
@@ -403,16 +448,19 @@ std::string printable_ascii(std::string_view text) {
 }
 
 std::string suggest_subcommand(std::string_view typed) {
-  std::string best;
-  std::size_t best_distance = 3;  // more than two edits away is not a typo
-  for (const Subcommand& s : subcommands()) {
-    std::size_t d = edit_distance(typed, s.name);
-    if (d < best_distance || (typed.size() >= 2 && s.name.substr(0, typed.size()) == typed && d < 4)) {
-      best_distance = std::min(d, best_distance);
-      best = s.name;
-    }
-  }
-  return best;
+  std::vector<std::string_view> names;
+  for (const Subcommand& s : subcommands()) names.push_back(s.name);
+  return closest(typed, names);
+}
+
+std::string suggest_option(std::string_view subcommand, std::string_view typed) {
+  const Subcommand* sub = find_subcommand(subcommand);
+  if (sub == nullptr) return "";
+  std::string_view bare = typed.substr(std::min(typed.find_first_not_of('-'), typed.size()));
+  if (typed.rfind("--", 0) != 0 || bare.size() < 2) return "";  // -x: one letter is no clue
+  std::vector<std::string> names = long_options(*sub);
+  std::string near = closest(bare, std::vector<std::string_view>(names.begin(), names.end()));
+  return near.empty() ? "" : "--" + near;
 }
 
 std::string main_help() {
@@ -439,7 +487,7 @@ Command parse(int argc, const char* const* argv) {
     return HelpRequest{help_for(*s)};
   }
   if (!first.empty() && first.front() == '-')
-    throw UsageError(quoted(first), "unknown option; options go after the subcommand");
+    throw UsageError(std::string(first), "unknown option; options go after the subcommand");
   const Subcommand* sub = find_subcommand(first);
   if (!sub) {
     std::string near = suggest_subcommand(first);
@@ -453,8 +501,11 @@ Command parse(int argc, const char* const* argv) {
   try {
     result = options.parse(static_cast<int>(sub_argv.size()), sub_argv.data());
   } catch (const cxxopts::exceptions::no_such_option& e) {
-    throw UsageError(display_option(option_in(e.what())),
-                     fmt::format("unknown option; see 'sockecho {} --help'", sub->name));
+    std::string typed = display_option(option_in(e.what()));
+    std::string near = suggest_option(sub->name, typed);
+    throw UsageError(typed, near.empty()
+                                ? fmt::format("unknown option; see 'sockecho {} --help'", sub->name)
+                                : fmt::format("unknown option; did you mean '{}'?", near));
   } catch (const cxxopts::exceptions::missing_argument& e) {
     throw UsageError(display_option(option_in(e.what())), "needs a value");
   } catch (const cxxopts::exceptions::option_requires_argument& e) {

@@ -29,6 +29,10 @@ Command parse(int argc, const char* const* argv);
 // The subcommand name closest to a mistyped one, or "" when none is close.
 std::string suggest_subcommand(std::string_view typed);
 
+// The long option of subcommand closest to a mistyped one ("--tiemout" -> "--timeout"),
+// or "" when none is close or typed is not a long option. Same rule as for subcommands.
+std::string suggest_option(std::string_view subcommand, std::string_view typed);
+
 // The program's top-level help.
 std::string main_help();
 

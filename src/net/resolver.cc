@@ -1,9 +1,11 @@
 #include "net/resolver.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 
 namespace sockecho::net {
@@ -22,7 +24,32 @@ const std::error_category& gai_category() {
   return category;
 }
 
-int socket_type(SockType type) { return type == SockType::stream ? SOCK_STREAM : SOCK_DGRAM; }
+int socket_type(SockType type) {
+  return type == SockType::stream ? SOCK_STREAM : SOCK_DGRAM;
+}
+
+const char* service_protocol(SockType type) {
+  return type == SockType::stream ? "tcp" : "udp";
+}
+
+std::optional<std::uint16_t> lookup_service(std::string_view name, SockType type) {
+  // Only what a service name is made of (an embedded NUL, say, would look up a shorter
+  // name than the one typed); anything else is no name, without reading the files.
+  auto in_name = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '+' || c == '*';
+  };
+  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), in_name))
+    return std::nullopt;
+  const std::string n(name);
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 4096> buf{};  // an entry's name, aliases and protocol
+  int rc =
+      ::getservbyname_r(n.c_str(), service_protocol(type), &entry, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) return std::nullopt;
+  return static_cast<std::uint16_t>(ntohs(static_cast<std::uint16_t>(found->s_port)));
+}
 
 std::vector<Address> resolve(const std::string& host, std::uint16_t port, Family family,
                              SockType type, bool passive) {

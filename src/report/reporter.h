@@ -3,10 +3,10 @@
 #include <cstdio>
 
 #include "report/event.h"
+#include "report/verbosity.h"
 
 namespace sockecho::report {
 
-enum class Verbosity { quiet, normal, verbose };
 enum class Format { netstat, json };
 
 // Writes events to the stream the runner chose, one line each, flushed per line so that

@@ -1,9 +1,12 @@
-"""IPv4, IPv6 and dual-stack: what serve listens on, how peers print, and send over each."""
+"""IPv4, IPv6 and dual-stack: what serve listens on, how peers print, and send over each;
+every address form of the grammar (brackets or not, service names) serving and connecting."""
 
+import errno
+import socket
 import unittest
 
-from harness import (E2E, claim_port_in_other_family, exchange, ipv6_available, require_binary,
-                     require_ipv6, run_sockecho)
+from harness import (E2E, claim_port_in_other_family, exchange, ipv6_available, one_error_line,
+                     require_binary, require_ipv6, run_sockecho)
 
 
 def setUpModule():
@@ -152,6 +155,136 @@ class DualStack(E2E):
             with self.subTest(target=target):
                 rc, out, err = run_sockecho(["send", target, "hi"])
                 self.assertEqual((rc, out, err), (0, b"HI\n", b""))
+
+
+def can_bind(host, port, kind=socket.SOCK_STREAM):
+    """Whether this process may bind host:port now (a low port needs root)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, kind) as s:
+        try:
+            s.bind((host, port))
+            return True
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EPERM, errno.EADDRINUSE):
+                return False
+            raise
+
+
+def nothing_listens(host, port):
+    """Whether a TCP connect to host:port is refused (nothing there to take our bytes)."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+class AddressForms(E2E):
+    """Each form of the address grammar serves and connects for real, on loopback."""
+
+    def assert_serves(self, srv, host, local):
+        self.assertEqual(srv.listen_line.split()[3], local.format(port=srv.port))
+        c = self.tcp(srv.port, host)
+        self.assertEqual(exchange(c, b"form\n"), b"FORM\n")
+
+    def test_bind_ipv4_literal(self):
+        srv = self.server(argv=["serve", "-b", "127.0.0.1", "-p", "0"])
+        self.assert_serves(srv, "127.0.0.1", "127.0.0.1:{port}")
+        rc, out, err = run_sockecho(["send", "-p", str(srv.port), "127.0.0.1", "dash", "p"])
+        self.assertEqual((rc, out, err), (0, b"DASH P\n", b""))
+
+    def test_bind_ipv6_in_brackets(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "-b", "[::1]", "-p", "0"])
+        self.assert_serves(srv, "::1", "[::1]:{port}")
+        rc, out, err = run_sockecho(["send", f"[::1]:{srv.port}", "brackets"])
+        self.assertEqual((rc, out, err), (0, b"BRACKETS\n", b""))
+
+    def test_bind_ipv6_bare(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "-b", "::1", "-p", "0"])
+        self.assert_serves(srv, "::1", "[::1]:{port}")
+
+    def test_bind_ipv6_in_brackets_udp(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "--udp", "-b", "[::1]", "-p", "0"])
+        self.assertEqual(srv.listen_line.split()[3], f"[::1]:{srv.port}")
+        rc, out, err = run_sockecho(["send", "--udp", f"[::1]:{srv.port}"], input=b"dgram\n")
+        self.assertEqual((rc, out, err), (0, b"DGRAM\n", b""))
+
+    def test_positional_bracketed_with_port(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "[::1]:0"])
+        self.assert_serves(srv, "::1", "[::1]:{port}")
+
+    def test_positional_bracketed_without_port_takes_dash_p(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "-p", "0", "[::1]"])
+        self.assert_serves(srv, "::1", "[::1]:{port}")
+
+    def test_bind_and_positional_naming_the_same_address(self):
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "-b", "::1", "[::1]:0"])
+        self.assert_serves(srv, "::1", "[::1]:{port}")
+
+    def test_send_to_ipv6_with_dash_p(self):
+        require_ipv6(self)
+        srv = self.server(host="::1")
+        for target in ("[::1]", "::1"):
+            with self.subTest(target=target):
+                rc, out, err = run_sockecho(["send", "-p", str(srv.port), target, "hi"])
+                self.assertEqual((rc, out, err), (0, b"HI\n", b""))
+
+    def test_probe_bracketed_target(self):
+        require_ipv6(self)
+        srv = self.server(host="::1")
+        rc, out, err = run_sockecho(["probe", "-q", f"[::1]:{srv.port}"])
+        self.assertEqual((rc, out, err), (0, b"", b""))
+
+    def test_v4_mapped_without_dash6_serves_ipv4(self):
+        # ::ffff:127.0.0.1 is 127.0.0.1 on an IPv6 socket: IPv4 clients of 127.0.0.1 are
+        # served, and it prints as IPv4, as netstat shows a mapped address.
+        require_ipv6(self)
+        srv = self.server(argv=["serve", "[::ffff:127.0.0.1]:0"])
+        self.assert_serves(srv, "127.0.0.1", "127.0.0.1:{port}")
+        rc, out, err = run_sockecho(["send", f"[::ffff:127.0.0.1]:{srv.port}", "mapped"])
+        self.assertEqual((rc, out, err), (0, b"MAPPED\n", b""))
+
+    def test_service_name_resolves_to_its_port_in_the_error(self):
+        # Without binding a low port: the refusal names the port /etc/services gives.
+        if not nothing_listens("127.0.0.1", 9):
+            self.skipTest("something listens on 127.0.0.1:9")
+        for args in (["send", "127.0.0.1:discard", "hi"], ["send", "-p", "discard", "127.0.0.1", "hi"]):
+            with self.subTest(args=args):
+                rc, out, err = run_sockecho(args)
+                self.assertEqual((rc, out), (1, b""))
+                one_error_line(self, err)
+                self.assertIn(b" 127.0.0.1:9: Connection refused\n", err)
+
+    def test_service_name_serves_and_connects(self):
+        # echo is 7/tcp in /etc/services: a low port, so this needs root (or a lowered
+        # ip_unprivileged_port_start) and the port free on 127.0.0.1.
+        if not can_bind("127.0.0.1", 7):
+            self.skipTest("cannot bind 127.0.0.1:7 (not root, or in use)")
+        srv = self.server(argv=["serve", "-b", "127.0.0.1", "-p", "echo"])
+        self.assertEqual((srv.port, srv.listen_line.split()[3]), (7, "127.0.0.1:7"))
+        for target in ("localhost:echo", "127.0.0.1:echo"):
+            with self.subTest(target=target):
+                rc, out, err = run_sockecho(["send", target, "by", "service"])
+                self.assertEqual((rc, out, err), (0, b"BY SERVICE\n", b""))
+        rc, out, err = run_sockecho(["probe", "-q", "localhost:echo,7"])
+        self.assertEqual((rc, out, err), (0, b"", b""))
+
+    def test_udp_service_name_serves_and_connects(self):
+        # tftp is 69/udp only: the name means the udp entry under --udp.
+        if not can_bind("127.0.0.1", 69, socket.SOCK_DGRAM):
+            self.skipTest("cannot bind 127.0.0.1:69/udp (not root, or in use)")
+        srv = self.server(argv=["serve", "--udp", "127.0.0.1:tftp"])
+        self.assertEqual((srv.port, srv.listen_line.split()[3]), (69, "127.0.0.1:69"))
+        rc, out, err = run_sockecho(["send", "--udp", "127.0.0.1:tftp"], input=b"trivial\n")
+        self.assertEqual((rc, out, err), (0, b"TRIVIAL\n", b""))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,20 @@ class UsageErrors(E2E):
             with self.subTest(args=args):
                 self.check(args)
 
+    def message(self, args):
+        """The usage error's one line, without "sockecho: " and the newline."""
+        rc, out, err = run_sockecho(args, timeout=T)
+        self.assertUsageError(rc, out, err)
+        self.assertTrue(no_pending_connection(self.listener), f"{args} connected to the target")
+        self.assertTrue(no_pending_datagram(self.ulistener), f"{args} sent a datagram")
+        return err.decode()[len("sockecho: "):-1]
+
+    def messages(self, table):
+        """{args: expected line} -> each command gives exactly that line."""
+        for args, want in table:
+            with self.subTest(args=args):
+                self.assertEqual(self.message(args), want)
+
     def test_bad_port(self):
         self.cases([
             ["serve", "-p", "70000"],
@@ -129,6 +143,127 @@ class UsageErrors(E2E):
 
     def test_extra_positional_for_serve(self):
         self.cases([["serve", "127.0.0.1:0", "extra"]])
+
+    def test_port_zero_is_one_mistake_with_one_wording(self):
+        # serve -p 0 picks a free port (test_families); a client cannot connect to port 0,
+        # however the 0 is given.
+        why = ": port 0 cannot be connected to"
+        h = "[::1]" if self.v6 else "127.0.0.1"
+        self.messages([
+            (["send", f"{h}:0", "hello"], f"TARGET '{h}:0'" + why),
+            (["send", "--udp", f"{h}:0", "hello"], f"TARGET '{h}:0'" + why),
+            (["send", "-p", "0", h, "hello"], "--port '0'" + why),
+            (["send", "--port=0", h, "hello"], "--port '0'" + why),
+            (["probe", f"{h}:0"], f"TARGET '{h}:0'" + why),
+            (["probe", f"{h}:{self.tport},0"], f"TARGET '{h}:{self.tport},0'" + why),
+            (["probe", f"{h}:0-3"], f"TARGET '{h}:0-3'" + why),
+            (["probe", "--udp", "-p", "0", h], "--port '0'" + why),
+        ])
+
+    def test_one_wording_per_port_mistake(self):
+        h = "[::1]" if self.v6 else "127.0.0.1"
+        self.messages([
+            (["serve", "-p", "70000"], "--port '70000': port out of range (0-65535)"),
+            (["send", f"{h}:70000", "hello"], f"TARGET '{h}:70000': port out of range (0-65535)"),
+            (["probe", f"{h}:1-70000"], f"TARGET '{h}:1-70000': port out of range (0-65535)"),
+            (["serve", "-p", ""], "--port '': empty port"),
+            (["send", f"{h}:", "hello"], f"TARGET '{h}:': empty port"),
+            (["probe", f"{h}:"], f"TARGET '{h}:': empty port"),
+            (["serve", "-p", "abc"], "--port 'abc': not a port number or a tcp service name"),
+            (["send", f"{h}:abc", "hello"], f"TARGET '{h}:abc': not a port number or a tcp service name"),
+            (["send", "--udp", f"{h}:abc", "hello"], f"TARGET '{h}:abc': not a port number or a udp service name"),
+            (["probe", f"{h}:22,abc"], f"TARGET '{h}:22,abc': not a port number or a tcp service name"),
+            (["probe", f"{h}:90-80"], f"TARGET '{h}:90-80': port range runs backwards"),
+        ])
+
+    def test_service_names_resolve_per_transport(self):
+        # tftp is a udp service only; http a tcp one. Known before anything is sent.
+        self.messages([
+            (["send", "localhost:tftp", "hello"], "TARGET 'localhost:tftp': not a port number or a tcp service name"),
+            (["send", "--udp", "-p", "http", "localhost", "hello"],
+             "--port 'http': not a port number or a udp service name"),
+            (["probe", "localhost:ssh,nosuchservice"],
+             "TARGET 'localhost:ssh,nosuchservice': not a port number or a tcp service name"),
+            (["serve", "--udp", "127.0.0.1:http"], "address '127.0.0.1:http': not a port number or a udp service name"),
+        ])
+
+    def test_did_you_mean_for_long_flags(self):
+        self.messages([
+            (["send", "--tiemout", "1s", self.target, "hello"], "--tiemout: unknown option; did you mean '--timeout'?"),
+            (["send", "--tiemout=1s", self.target, "hello"], "--tiemout: unknown option; did you mean '--timeout'?"),
+            (["send", "--conect-timeout", "1s", self.target, "hello"],
+             "--conect-timeout: unknown option; did you mean '--connect-timeout'?"),
+            (["serve", "--max-client", "3"], "--max-client: unknown option; did you mean '--max-clients'?"),
+            (["serve", "--exitword", "bye"], "--exitword: unknown option; did you mean '--exit-word'?"),
+            (["probe", "--intervall", "1s", self.target], "--intervall: unknown option; did you mean '--interval'?"),
+            (["probe", "--jsno", self.target], "--jsno: unknown option; did you mean '--json'?"),
+            (["send", "--frobnicate", self.target, "hello"], "--frobnicate: unknown option; see 'sockecho send --help'"),
+            (["send", "-Z", self.target, "hello"], "-Z: unknown option; see 'sockecho send --help'"),
+            (["sned", self.target, "hello"], "'sned': unknown subcommand; did you mean 'send'?"),
+        ])
+
+    def test_address_forms(self):
+        self.messages([
+            (["serve", "-b", "127.0.0.1:0"],
+             "--bind '127.0.0.1:0': an address alone, without a port, goes here (the port goes in -p)"),
+            (["serve", "-b", "[::1]:0"],
+             "--bind '[::1]:0': an address alone, without a port, goes here (the port goes in -p)"),
+            (["serve", "-b", "[::1"], "--bind '[::1': missing ']' after IPv6 address"),
+            (["serve", "-b", "[localhost]"], "--bind '[localhost]': only an IPv6 address goes in brackets"),
+            (["serve", "-b", "127.0.0.1", "[::1]:0"], "'[::1]:0': conflicts with --bind 127.0.0.1"),
+            (["send", f"[127.0.0.1]:{self.tport}", "hello"],
+             f"TARGET '[127.0.0.1]:{self.tport}': only an IPv6 address goes in brackets"),
+            (["send", f"::1:{self.tport}", "hello"],
+             f"TARGET '::1:{self.tport}': not an IPv6 address; with a port, write [addr]:port"),
+            (["send", f"[::1]x:{self.tport}", "hello"], f"TARGET '[::1]x:{self.tport}': expected ':PORT' after ']'"),
+            (["probe", f":{self.tport}"], f"TARGET ':{self.tport}': missing host before ':'"),
+        ])
+
+    def test_family_flags_against_numeric_addresses(self):
+        # Checked before any lookup or bind, naming the address as typed: -6 with a
+        # v4-mapped address used to fail at bind as "bind 127.0.0.1:P: Invalid argument".
+        self.messages([
+            (["serve", "-6", "[::ffff:127.0.0.1]:0"],
+             "address '[::ffff:127.0.0.1]:0': a v4-mapped address is IPv4, and -6 is IPv6 only; "
+             "drop -6, or write 127.0.0.1"),
+            (["serve", "-6", "-b", "::ffff:127.0.0.1", "-p", "0"],
+             "--bind '::ffff:127.0.0.1': a v4-mapped address is IPv4, and -6 is IPv6 only; "
+             "drop -6, or write 127.0.0.1"),
+            (["serve", "-4", "-b", "[::ffff:127.0.0.1]", "-p", "0"],
+             "--bind '[::ffff:127.0.0.1]': a v4-mapped address is IPv6 notation; with -4, write 127.0.0.1"),
+            (["serve", "-4", "-b", "[::1]", "-p", "0"], "--bind '[::1]': an IPv6 address, and -4 is IPv4 only"),
+            (["serve", "-6", "-b", "127.0.0.1", "-p", "0"], "--bind '127.0.0.1': an IPv4 address, and -6 is IPv6 only"),
+            (["send", "-6", f"127.0.0.1:{self.tport}", "hello"],
+             f"TARGET '127.0.0.1:{self.tport}': an IPv4 address, and -6 is IPv6 only"),
+            (["send", "-4", f"[::1]:{self.tport}", "hello"],
+             f"TARGET '[::1]:{self.tport}': an IPv6 address, and -4 is IPv4 only"),
+            (["probe", "-4", f"[::1]:{self.tport}"], f"TARGET '[::1]:{self.tport}': an IPv6 address, and -4 is IPv4 only"),
+        ])
+
+    def test_unix_paths(self):
+        long_path = "/tmp/" + "x" * 103
+        self.messages([
+            (["serve", "--unix", long_path], f"path '{long_path}': too long for a Unix socket (at most 107 bytes)"),
+            (["send", "--unix", long_path, "hello"], f"TARGET '{long_path}': too long for a Unix socket (at most 107 bytes)"),
+            (["serve", "--unix", "-b", "@"], "--bind '@': empty abstract socket name after '@'"),
+            (["serve", "--unix"], "--unix: needs a PATH (or @name)"),
+            (["send", "--unix", "-6", "/tmp/x", "hello"], "--unix: does not go with -4 or -6"),
+        ])
+
+    def test_numbers_and_durations_name_the_value(self):
+        self.messages([
+            (["serve", "--backlog", "0"], "--backlog '0': out of range (1-1048576)"),
+            (["serve", "--backlog", "many"], "--backlog 'many': not a whole number"),
+            (["send", "--udp", "--retries", "-2", self.utarget, "hello"], "--retries '-2': not a whole number"),
+            (["serve", "--idle-timeout", "0"], "--idle-timeout '0': must be more than 0"),
+            (["send", "-w", "5x", self.target, "hello"], "--timeout '5x': unknown unit (use ms, s, m or h)"),
+            (["serve", "--unix", "/tmp/x", "--unix-mode", "0800"], "--unix-mode '0800': not an octal mode (e.g. 0600)"),
+        ])
+
+    def test_datagram_only_flags(self):
+        self.messages([
+            (["send", "--retries", "2", self.target, "hello"], "--retries: goes with --udp only (a stream resends by itself)"),
+        ])
 
     def test_error_line_names_the_bad_value(self):
         rc, out, err = run_sockecho(["send", "-w", "5x", self.target, "hello"])

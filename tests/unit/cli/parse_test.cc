@@ -112,7 +112,7 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({""}) == "'': unknown subcommand; try 'sockecho --help'");
   CHECK(usage_error({"serve", "127.0.0.1:0", ""}) == "'': unexpected argument (serve takes [[ADDR:]PORT])");
   CHECK(usage_error({"serve", "-p", "70000"}) == "--port '70000': port out of range (0-65535)");
-  CHECK(usage_error({"serve", "-p", "abc"}) == "--port 'abc': not a port number");
+  CHECK(usage_error({"serve", "-p", "abc"}) == "--port 'abc': not a port number or a tcp service name");
   CHECK(usage_error({"serve", "--bogus"}) == "--bogus: unknown option; see 'sockecho serve --help'");
   CHECK(usage_error({"serve", "--mode", "shout"}) ==
         "--mode 'shout': unknown mode (upper, echo, lower, discard)");
@@ -120,9 +120,9 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({"serve", "-4", "-6"}) == "-4/-6: pick one");
   CHECK(usage_error({"serve", "-v", "-q"}) == "-v/-q: pick one");
   CHECK(usage_error({"serve", "1", "2"}) == "'2': unexpected argument (serve takes [[ADDR:]PORT])");
-  CHECK(usage_error({"serve", "--backlog", "0"}) == "--backlog: 0 is out of range (1-1048576)");
+  CHECK(usage_error({"serve", "--backlog", "0"}) == "--backlog '0': out of range (1-1048576)");
   CHECK(usage_error({"serve", "--max-clients", "-3"}).find("--max-clients") != std::string::npos);
-  CHECK(usage_error({"serve", "--idle-timeout", "0"}) == "--idle-timeout: must be more than 0");
+  CHECK(usage_error({"serve", "--idle-timeout", "0"}) == "--idle-timeout '0': must be more than 0");
   CHECK(usage_error({"serve", "--port"}) == "--port: needs a value");
   CHECK(usage_error({"serve", "--once=yes"}) == "'yes': a value given to a flag that takes none");
   CHECK(usage_error({"send"}) == "TARGET: missing (e.g. localhost:48763)");
@@ -130,7 +130,7 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({"send", "[::1"}) == "TARGET '[::1': missing ']' after IPv6 address");
   CHECK(usage_error({"send", "host:0"}) == "TARGET 'host:0': port 0 cannot be connected to");
   CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout '5x': unknown unit (use ms, s, m or h)");
-  CHECK(usage_error({"send", "--retries", "x", "h:1"}) == "--retries: 'x' is not a whole number");
+  CHECK(usage_error({"send", "--retries", "x", "h:1"}) == "--retries 'x': not a whole number");
   CHECK(usage_error({"--verbose"}).find("options go after the subcommand") != std::string::npos);
 }
 
@@ -146,7 +146,7 @@ TEST_CASE("cli::parse never puts a non-ASCII quote in a message") {
 }
 
 TEST_CASE("cli::UsageError keeps to one printable ASCII line whatever was typed") {
-  CHECK(usage_error({"send", "a\n:x"}) == "TARGET 'a\\x0a:x': not a port number");
+  CHECK(usage_error({"send", "a\n:x"}) == "TARGET 'a\\x0a:x': not a port number or a tcp service name");
   CHECK(usage_error({"serv\xc3\xa9"}) == "'serv\\xc3\\xa9': unknown subcommand; did you mean 'serve'?");
 }
 
@@ -160,7 +160,7 @@ TEST_CASE("cli::suggest_subcommand suggests only near misses") {
 TEST_CASE("cli::parse reads --threads and its limits") {
   CHECK(serve({"serve"}).threads == 1);
   CHECK(serve({"serve", "--threads", "4"}).threads == 4);
-  CHECK(usage_error({"serve", "--threads", "0"}) == "--threads: 0 is out of range (1-256)");
+  CHECK(usage_error({"serve", "--threads", "0"}) == "--threads '0': out of range (1-256)");
   CHECK(usage_error({"serve", "--threads", "2", "--once"}) == "--threads: does not go with --once");
 }
 
@@ -170,5 +170,96 @@ TEST_CASE("cli::parse reads repeated --allow and --deny") {
   CHECK(usage_error({"serve", "--deny", "1.2.3.4/33"}) == "--deny '1.2.3.4/33': prefix length over 32");
   CHECK(usage_error({"serve", "--allow", "localhost"}).rfind("--allow 'localhost': ", 0) == 0);
   CHECK(usage_error({"serve", "--unix", "/tmp/s", "--allow", "::1"}) ==
-        "--allow: does not go with --unix (use --unix-mode)");
+        "--allow/--deny: do not go with --unix (use --unix-mode)");
+}
+
+TEST_CASE("cli::parse reads -b and the positional in one grammar, brackets or not") {
+  CHECK(serve({"serve", "-b", "[::1]", "-p", "7"}).bind == "::1");
+  CHECK(serve({"serve", "-b", "[fe80::1%lo]"}).bind == "fe80::1%lo");
+  CHECK(serve({"serve", "-b", "127.0.0.1"}).bind == "127.0.0.1");
+  CHECK(serve({"serve", "[::1]"}).bind == "::1");
+  CHECK(serve({"serve", "[::1]"}).port == 48763);
+  CHECK(serve({"serve", "::1"}).bind == "::1");
+  CHECK(serve({"serve", "::1:0"}).bind == "::1:0");  // an IPv6 address, not ::1 port 0
+  ServeOptions both = serve({"serve", "-b", "::1", "[::1]:9"});  // the same address twice
+  CHECK(both.bind == "::1");
+  CHECK(both.port == 9);
+  CHECK(usage_error({"serve", "-b", "127.0.0.1", "[::1]:9"}) == "'[::1]:9': conflicts with --bind 127.0.0.1");
+  CHECK(usage_error({"serve", "-b", "127.0.0.1:80"}) ==
+        "--bind '127.0.0.1:80': an address alone, without a port, goes here (the port goes in -p)");
+  CHECK(usage_error({"serve", "-b", "[::1"}) == "--bind '[::1': missing ']' after IPv6 address");
+  CHECK(usage_error({"serve", "-b", "[localhost]"}) == "--bind '[localhost]': only an IPv6 address goes in brackets");
+  CHECK(usage_error({"serve", "[::1:0"}) == "address '[::1:0': missing ']' after IPv6 address");
+}
+
+TEST_CASE("cli::parse resolves service names for the transport") {
+  CHECK(serve({"serve", "-p", "http"}).port == 80);
+  CHECK(serve({"serve", "127.0.0.1:ssh"}).port == 22);
+  CHECK(serve({"serve", "--udp", "[::1]:tftp"}).port == 69);
+  CHECK(send({"send", "localhost:http"}).port == 80);
+  CHECK(send({"send", "-p", "www", "localhost"}).port == 80);
+  CHECK(send({"send", "--udp", "localhost:domain"}).port == 53);
+  CHECK(usage_error({"send", "localhost:tftp"}) == "TARGET 'localhost:tftp': not a port number or a tcp service name");
+  CHECK(usage_error({"send", "--udp", "-p", "ssh-nope", "h"}) ==
+        "--port 'ssh-nope': not a port number or a udp service name");
+  ProbeOptions p = std::get<ProbeOptions>(parse_args({"probe", "localhost:ssh,http,8000-8001"}));
+  REQUIRE(p.targets.size() == 1);
+  CHECK(p.targets[0].ports == std::vector<std::uint16_t>{22, 80, 8000, 8001});
+  CHECK(p.targets[0].text == "localhost:ssh,http,8000-8001");
+}
+
+TEST_CASE("cli::parse words port 0 one way, and lets serve have it") {
+  CHECK(serve({"serve", "-p", "0"}).port == 0);
+  CHECK(serve({"serve", "0"}).port == 0);
+  CHECK(serve({"serve", "[::1]:0"}).port == 0);
+  const char* why = ": port 0 cannot be connected to";
+  CHECK(usage_error({"send", "127.0.0.1:0"}) == std::string("TARGET '127.0.0.1:0'") + why);
+  CHECK(usage_error({"send", "-p", "0", "127.0.0.1"}) == std::string("--port '0'") + why);
+  CHECK(usage_error({"send", "--udp", "[::1]:0"}) == std::string("TARGET '[::1]:0'") + why);
+  CHECK(usage_error({"probe", "127.0.0.1:0"}) == std::string("TARGET '127.0.0.1:0'") + why);
+  CHECK(usage_error({"probe", "127.0.0.1:22,0-3"}) == std::string("TARGET '127.0.0.1:22,0-3'") + why);
+  CHECK(usage_error({"probe", "-p", "0", "127.0.0.1"}) == std::string("--port '0'") + why);
+}
+
+TEST_CASE("cli::parse holds numeric addresses to -4 and -6") {
+  CHECK(usage_error({"serve", "-6", "[::ffff:127.0.0.1]:0"}) ==
+        "address '[::ffff:127.0.0.1]:0': a v4-mapped address is IPv4, and -6 is IPv6 only; "
+        "drop -6, or write 127.0.0.1");
+  CHECK(usage_error({"serve", "-4", "-b", "[::1]"}) == "--bind '[::1]': an IPv6 address, and -4 is IPv4 only");
+  CHECK(usage_error({"send", "-6", "127.0.0.1:9"}) == "TARGET '127.0.0.1:9': an IPv4 address, and -6 is IPv6 only");
+  CHECK(usage_error({"probe", "-4", "[::1]:9"}) == "TARGET '[::1]:9': an IPv6 address, and -4 is IPv4 only");
+  CHECK(serve({"serve", "[::ffff:127.0.0.1]:0"}).bind == "::ffff:127.0.0.1");  // no -6: IPv4 on a v6 socket
+  CHECK(serve({"serve", "-6", "-b", "localhost"}).bind == "localhost");        // a name resolves for -6
+}
+
+TEST_CASE("cli::parse checks --unix paths") {
+  CHECK(serve({"serve", "--unix", "/tmp/x.sock"}).bind == "/tmp/x.sock");
+  CHECK(send({"send", "--unix", "@abstract"}).host == "@abstract");
+  std::string long_path = "/" + std::string(107, 'a');
+  CHECK(usage_error({"serve", "--unix", long_path.c_str()}) ==
+        "path '" + long_path + "': too long for a Unix socket (at most 107 bytes)");
+  CHECK(usage_error({"send", "--unix", ""}) == "TARGET '': empty path");
+  CHECK(usage_error({"probe", "--unix", "@"}) == "TARGET '@': empty abstract socket name after '@'");
+}
+
+TEST_CASE("cli::parse suggests the long option a typo meant") {
+  CHECK(usage_error({"send", "--tiemout", "1s", "h:1"}) == "--tiemout: unknown option; did you mean '--timeout'?");
+  CHECK(usage_error({"send", "--tiemout=1s", "h:1"}) == "--tiemout: unknown option; did you mean '--timeout'?");
+  CHECK(usage_error({"serve", "--max-client", "3"}) == "--max-client: unknown option; did you mean '--max-clients'?");
+  CHECK(usage_error({"probe", "--intervall", "1s", "h:1"}) ==
+        "--intervall: unknown option; did you mean '--interval'?");
+  CHECK(usage_error({"send", "--once", "h:1"}) == "--once: unknown option; see 'sockecho send --help'");
+  CHECK(usage_error({"send", "-Z", "h:1"}) == "-Z: unknown option; see 'sockecho send --help'");
+}
+
+TEST_CASE("cli::suggest_option suggests only near misses among the subcommand's long options") {
+  CHECK(suggest_option("send", "--tiemout") == "--timeout");
+  CHECK(suggest_option("send", "--conect-timeout") == "--connect-timeout");
+  CHECK(suggest_option("serve", "--exitword") == "--exit-word");
+  CHECK(suggest_option("serve", "--reuse") == "--reuseport");
+  CHECK(suggest_option("probe", "--jsno") == "--json");
+  CHECK(suggest_option("send", "--frobnicate") == "");
+  CHECK(suggest_option("send", "-t") == "");   // one letter is no clue
+  CHECK(suggest_option("send", "--args") == "");  // the positional holder is not an option
+  CHECK(suggest_option("nosuch", "--timeout") == "");
 }

@@ -1,0 +1,62 @@
+#include "cli/validate.h"
+
+#include "net/endpoint.h"
+
+namespace sockecho::cli {
+
+void validate_transport(const TransportOptions& t) {
+  if (t.unix_domain && t.family != net::Family::any)
+    throw UsageError("--unix", "does not go with -4 or -6");
+}
+
+void validate_family(std::string_view what, std::string_view host, net::Family family) {
+  const std::string subject(what);
+  switch (net::host_kind(host)) {
+    case net::HostKind::name:
+      return;
+    case net::HostKind::ipv4:
+      if (family == net::Family::v6)
+        throw UsageError(subject, "an IPv4 address, and -6 is IPv6 only");
+      return;
+    case net::HostKind::ipv6:
+      if (family == net::Family::v4)
+        throw UsageError(subject, "an IPv6 address, and -4 is IPv4 only");
+      return;
+    case net::HostKind::v4_mapped: {
+      const std::string v4(host.substr(host.rfind(':') + 1));
+      if (family == net::Family::v6)
+        throw UsageError(
+            subject, "a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write " + v4);
+      if (family == net::Family::v4)
+        throw UsageError(subject, "a v4-mapped address is IPv6 notation; with -4, write " + v4);
+      return;
+    }
+  }
+}
+
+void validate_serve(const ServeOptions& o) {
+  validate_transport(o.transport);
+  const bool unix_domain = o.transport.unix_domain;
+  if (o.unix_mode && !unix_domain) throw UsageError("--unix-mode", "goes with --unix only");
+  if (unix_domain && o.bind.empty()) throw UsageError("--unix", "needs a PATH (or @name)");
+  if (unix_domain && !o.access.empty())
+    throw UsageError("--allow/--deny", "do not go with --unix (use --unix-mode)");
+  if (!o.shutdown_word.empty() && o.shutdown_word == o.exit_word)
+    throw UsageError("--shutdown-word", "must differ from the exit word");
+  if (o.threads > 1 && o.once) throw UsageError("--threads", "does not go with --once");
+  if (o.threads > 1 && unix_domain)
+    throw UsageError("--threads", "does not go with --unix (SO_REUSEPORT is for IP sockets)");
+}
+
+void validate_send(const SendOptions& o) {
+  validate_transport(o.transport);
+  if (o.retries > 0 && o.transport.type == net::SockType::stream)
+    throw UsageError("--retries", "goes with --udp only (a stream resends by itself)");
+}
+
+void validate_probe(const ProbeOptions& o) {
+  validate_transport(o.transport);
+  if (o.echo && o.payload.empty()) throw UsageError("--payload", "must not be empty with --echo");
+}
+
+}  // namespace sockecho::cli

@@ -1,0 +1,117 @@
+#include "cli/validate.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace sockecho;
+using namespace sockecho::cli;
+
+namespace {
+
+// The usage error f throws, or "(no error)".
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("cli::validate_transport keeps --unix apart from -4 and -6") {
+  TransportOptions t;
+  CHECK(error_of([&] { validate_transport(t); }) == "(no error)");
+  t.unix_domain = true;
+  CHECK(error_of([&] { validate_transport(t); }) == "(no error)");
+  t.family = net::Family::v6;
+  CHECK(error_of([&] { validate_transport(t); }) == "--unix: does not go with -4 or -6");
+  t.unix_domain = false;
+  CHECK(error_of([&] { validate_transport(t); }) == "(no error)");
+}
+
+TEST_CASE("cli::validate_family holds numeric addresses to -4 and -6") {
+  auto check = [](const char* host, net::Family f) {
+    return error_of([&] { validate_family("--bind 'X'", host, f); });
+  };
+  for (const char* host : {"localhost", "127.0.0.1", "::1", "::ffff:127.0.0.1", "fe80::1%lo"})
+    CHECK(check(host, net::Family::any) == "(no error)");
+  CHECK(check("localhost", net::Family::v4) == "(no error)");
+  CHECK(check("localhost", net::Family::v6) == "(no error)");
+  CHECK(check("127.0.0.1", net::Family::v4) == "(no error)");
+  CHECK(check("::1", net::Family::v6) == "(no error)");
+  CHECK(check("fe80::1%lo", net::Family::v6) == "(no error)");
+  CHECK(check("127.0.0.1", net::Family::v6) == "--bind 'X': an IPv4 address, and -6 is IPv6 only");
+  CHECK(check("::1", net::Family::v4) == "--bind 'X': an IPv6 address, and -4 is IPv4 only");
+  CHECK(
+      check("::ffff:127.0.0.1", net::Family::v6) ==
+      "--bind 'X': a v4-mapped address is IPv4, and -6 is IPv6 only; drop -6, or write 127.0.0.1");
+  CHECK(check("::ffff:127.0.0.1", net::Family::v4) ==
+        "--bind 'X': a v4-mapped address is IPv6 notation; with -4, write 127.0.0.1");
+}
+
+TEST_CASE("cli::validate_serve checks the rules between serve's flags") {
+  ServeOptions o;
+  CHECK(error_of([&] { validate_serve(o); }) == "(no error)");
+
+  ServeOptions mode = o;
+  mode.unix_mode = 0600;
+  CHECK(error_of([&] { validate_serve(mode); }) == "--unix-mode: goes with --unix only");
+  mode.transport.unix_domain = true;
+  mode.bind = "/tmp/s";
+  CHECK(error_of([&] { validate_serve(mode); }) == "(no error)");
+
+  ServeOptions no_path = o;
+  no_path.transport.unix_domain = true;
+  CHECK(error_of([&] { validate_serve(no_path); }) == "--unix: needs a PATH (or @name)");
+
+  ServeOptions access = o;
+  access.access.deny(net::parse_cidr("127.0.0.2"));
+  CHECK(error_of([&] { validate_serve(access); }) == "(no error)");
+  access.transport.unix_domain = true;
+  access.bind = "/tmp/s";
+  CHECK(error_of([&] { validate_serve(access); }) ==
+        "--allow/--deny: do not go with --unix (use --unix-mode)");
+
+  ServeOptions words = o;
+  words.shutdown_word = "exit";
+  CHECK(error_of([&] { validate_serve(words); }) ==
+        "--shutdown-word: must differ from the exit word");
+  words.exit_word = "bye";
+  CHECK(error_of([&] { validate_serve(words); }) == "(no error)");
+
+  ServeOptions threads = o;
+  threads.threads = 4;
+  CHECK(error_of([&] { validate_serve(threads); }) == "(no error)");
+  threads.once = true;
+  CHECK(error_of([&] { validate_serve(threads); }) == "--threads: does not go with --once");
+  threads.once = false;
+  threads.transport.unix_domain = true;
+  threads.bind = "/tmp/s";
+  CHECK(error_of([&] { validate_serve(threads); }) ==
+        "--threads: does not go with --unix (SO_REUSEPORT is for IP sockets)");
+}
+
+TEST_CASE("cli::validate_send keeps --retries to datagram sockets") {
+  SendOptions o;
+  CHECK(error_of([&] { validate_send(o); }) == "(no error)");
+  o.retries = 2;
+  CHECK(error_of([&] { validate_send(o); }) ==
+        "--retries: goes with --udp only (a stream resends by itself)");
+  o.transport.type = net::SockType::datagram;
+  CHECK(error_of([&] { validate_send(o); }) == "(no error)");
+  o.transport.unix_domain = true;  // --unix --udp: a datagram socket too
+  CHECK(error_of([&] { validate_send(o); }) == "(no error)");
+}
+
+TEST_CASE("cli::validate_probe needs a payload for --echo") {
+  ProbeOptions o;
+  CHECK(error_of([&] { validate_probe(o); }) == "(no error)");
+  o.payload = "";
+  CHECK(error_of([&] { validate_probe(o); }) == "(no error)");
+  o.echo = true;
+  CHECK(error_of([&] { validate_probe(o); }) == "--payload: must not be empty with --echo");
+}
