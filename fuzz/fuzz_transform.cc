@@ -9,8 +9,9 @@
 // ("", "halt"), ("e", "exit"); with flags & 0x20, ("it", "exit") or ("exit", "it"), where
 // the line so far and a read alone can be different words (the exit word must win), or
 // ("exit\r", "halt") or ("x\ny", "exit"), words no message can strip to. flags & 0x10
-// expands the payload (a long line from a short input). apply_mode: upper changes exactly a-z, lower exactly A-Z, echo and discard
-// nothing. strip_padding and is_word are checked against the model's strip.
+// expands the payload (a long line from a short input). apply_mode: upper changes exactly
+// a-z, lower exactly A-Z, echo and discard nothing. strip_padding and is_word are checked
+// against the model's strip.
 
 #include <array>
 #include <cstdint>

@@ -89,7 +89,8 @@ inline Scan scan(std::string_view stream, const std::vector<std::size_t>& sizes,
           if (ch != '\r' && ch != '\n' && ch != '\0') content_end = q + 1;
         }
         std::string_view s;  // strip(stream[line_start, cut))
-        if (content_end != none) s = stream.substr(line_start + lead, content_end - line_start - lead);
+        if (content_end != none)
+          s = stream.substr(line_start + lead, content_end - line_start - lead);
         Hit h = which(s);
         if (!read_has_nl) {  // the read alone is a message too; the exit word wins
           Hit alone = which(strip(chunk));
