@@ -348,12 +348,12 @@ void Harness::run(const std::uint8_t* data, std::size_t size) {
   // Reads unknown: the reply must end where some read boundary could make the exit word cut.
   model::Bounds b = model::bounds(payload, "exit");
   if (hit) {
-    check(b.first_possible_line != std::string_view::npos,
-          "server saw the exit word where no line can be it", m_input);
-    check(m_got.size() >= b.first_possible_line &&
+    check(b.first_possible != std::string_view::npos,
+          "server saw the exit word where no line or read can be it", m_input);
+    check(m_got.size() >= b.first_possible &&
               (b.first_certain_end == std::string_view::npos || m_got.size() < b.first_certain_end),
           "reply of " + std::to_string(m_got.size()) + " bytes is cut outside [" +
-              std::to_string(b.first_possible_line) + ", " + std::to_string(b.first_certain_end) + ")",
+              std::to_string(b.first_possible) + ", " + std::to_string(b.first_certain_end) + ")",
           m_input);
     check(m_eof, "no EOF after the exit word", m_input);
   } else {

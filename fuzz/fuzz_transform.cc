@@ -2,12 +2,16 @@
 //
 // Input: [flags] [n] [n chunk-size bytes] [expansion] [payload] (see fuzz_util.h). The
 // payload is fed to a WordWatcher in those chunks, as the server feeds it reads; every
-// verdict must be the model's: `keep` is the chunk's bytes before the word's line (the
-// part of the line in earlier chunks has been processed already), `hit` says which word.
+// verdict must be the model's: `keep` is the chunk's bytes before the word's line, or 0
+// when the word is the whole read (the part of the line in earlier chunks has been
+// processed already), `hit` says which word.
 // Words: flags & 3 picks ("exit", "halt") - the server's case - or ("exit", ""),
-// ("", "halt"), ("e", "exit"); flags & 0x10 expands the payload (a long line from a short
-// input). apply_mode: upper changes exactly a-z, lower exactly A-Z, echo and discard
-// nothing. strip_padding and is_word are checked against the model's strip.
+// ("", "halt"), ("e", "exit"); with flags & 0x20, ("it", "exit") or ("exit", "it"), where
+// the line so far and a read alone can be different words (the exit word must win), or
+// ("exit\r", "halt") or ("x\ny", "exit"), words no message can strip to. flags & 0x10
+// expands the payload (a long line from a short input). apply_mode: upper changes exactly
+// a-z, lower exactly A-Z, echo and discard nothing. strip_padding and is_word are checked
+// against the model's strip.
 
 #include <array>
 #include <cstdint>
@@ -72,12 +76,13 @@ void check_modes(std::string_view data, std::string_view input) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  // At most 256 chunks: WordWatcher re-strips the line so far at each chunk end, so a 4 KiB
-  // NUL line in 1-byte chunks costs it ~8M steps (fine natively, slow instrumented).
-  fuzz::Chunked c = fuzz::split_chunks(data, size, 256);
+  // No limit on the number of chunks: WordWatcher and the model are both linear in the
+  // stream however it is cut, so 1-byte chunks of a 9 KiB line are cheap.
+  fuzz::Chunked c = fuzz::split_chunks(data, size);
   static const std::pair<const char*, const char*> k_words[] = {
-      {"exit", "halt"}, {"exit", ""}, {"", "halt"}, {"e", "exit"}};
-  auto [exit_word, shutdown_word] = k_words[c.flags & 3];
+      {"exit", "halt"}, {"exit", ""},   {"", "halt"},       {"e", "exit"},
+      {"it", "exit"},   {"exit", "it"}, {"exit\r", "halt"}, {"x\ny", "exit"}};
+  auto [exit_word, shutdown_word] = k_words[(c.flags & 3) | ((c.flags & 0x20) >> 3)];
 
   check_modes(c.payload, input);
 

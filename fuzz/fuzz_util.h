@@ -89,7 +89,7 @@ inline bool is_printable_ascii(std::string_view s) {
 }
 
 // One chunk-size byte -> a chunk size: 0..127 -> 1..128, 128..255 -> 64..8192, so both
-// byte-by-byte chunkings and chunks past the WordWatcher's 4 KiB line cap are reachable.
+// byte-by-byte chunkings and chunks of several KiB are reachable.
 inline std::size_t chunk_size_of(std::uint8_t b) {
   return b < 128 ? std::size_t{b} + 1 : std::size_t{b - 127u} * 64;
 }
@@ -98,8 +98,8 @@ inline std::size_t chunk_size_of(std::uint8_t b) {
 // Chunk sizes cycle through the size bytes; the last chunk is whatever is left. When
 // flags & k_expand, four bytes [count-hi] [count-lo] [fill] [at] come before the payload
 // and (count % 8193) copies of fill are inserted at offset (at % (payload size + 1)): so a
-// short input can make a line longer than the WordWatcher's 4 KiB cap, or the tutorial's
-// 1024-byte NUL-padded buffer, and the fuzzer can keep max_len small (and fast).
+// short input can make a line of several KiB, or the tutorial's 1024-byte NUL-padded
+// buffer, and the fuzzer can keep max_len small (and fast).
 inline constexpr std::uint8_t k_expand = 0x10;
 
 struct Chunked {

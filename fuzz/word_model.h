@@ -1,12 +1,15 @@
 #pragma once
 
 // A reference model of net::WordWatcher and net::apply_mode, written from the
-// documented behaviour and not from transform.cc: the stream is a sequence of lines
-// (each ending after its '\n', the last one possibly unterminated); a line is the exit
-// (or shutdown) word when, at some point where the server looks at it, the line so far
-// with its padding stripped is the word. The server looks at a line at its '\n' and at
-// the end of every read (a read with no newline is a message too, as the tutorial's
-// fixed-size NUL-padded buffers are). A line longer than the watcher's cap is never a word.
+// documented behaviour (SPEC.md, sockecho(1)) and not from transform.cc: the stream is a
+// sequence of lines (each ending after its '\n', the last one possibly unterminated). The
+// server looks at the stream at each '\n' and at the end of every read; there, the word is
+// found when, padding stripped, it equals
+//   - the line so far (from the line's start, maybe in an earlier read), or
+//   - at the end of a read with no '\n' in it, that read alone (a read is a message too, as
+//     the tutorial's `hello` then `exit` sends and its NUL-padded buffers are).
+// The exit word wins when one of the two is the exit word and the other the shutdown word.
+// Lines and reads of any length count (the watcher keeps none of the bytes).
 
 #include <algorithm>
 #include <cstddef>
@@ -15,10 +18,6 @@
 #include <vector>
 
 namespace fuzz::model {
-
-// Mirrors k_padding_allowance in src/net/transform.cc: a word's line may be this much
-// longer than the longer word (for NUL padding) and still count.
-inline constexpr std::size_t k_padding_allowance = 4096;
 
 enum class Hit { none, exit_word, shutdown_word };
 
@@ -57,8 +56,12 @@ inline Scan scan(std::string_view stream, const std::vector<std::size_t>& sizes,
                  std::string_view exit_word, std::string_view shutdown_word) {
   Scan out;
   const bool active = !exit_word.empty() || !shutdown_word.empty();
-  const std::size_t cap = std::max(exit_word.size(), shutdown_word.size()) + k_padding_allowance;
   const std::size_t none = std::string_view::npos;
+  auto which = [&](std::string_view stripped) {
+    if (!exit_word.empty() && stripped == exit_word) return Hit::exit_word;
+    if (!shutdown_word.empty() && stripped == shutdown_word) return Hit::shutdown_word;
+    return Hit::none;
+  };
   // The current line, kept as what strip() of it so far would be, updated byte by byte
   // (so a long line costs O(length), not O(length^2)): its leading NULs and where its
   // last byte other than '\r', '\n', NUL ends.
@@ -70,6 +73,8 @@ inline Scan scan(std::string_view stream, const std::vector<std::size_t>& sizes,
   for (std::size_t c = 0; c < sizes.size(); ++c) {
     const std::size_t chunk_end = chunk_start + sizes[c];
     if (active) {
+      const std::string_view chunk = stream.substr(chunk_start, sizes[c]);
+      const bool read_has_nl = chunk.find('\n') != none;
       // Every place the line so far is looked at: each '\n', and the end of the chunk.
       for (std::size_t p = chunk_start; p < chunk_end;) {
         std::size_t nl = stream.substr(p, chunk_end - p).find('\n');
@@ -83,22 +88,23 @@ inline Scan scan(std::string_view stream, const std::vector<std::size_t>& sizes,
           }
           if (ch != '\r' && ch != '\n' && ch != '\0') content_end = q + 1;
         }
-        if (cut - line_start <= cap) {
-          std::string_view s;  // strip(stream[line_start, cut))
-          if (content_end != none) s = stream.substr(line_start + lead, content_end - line_start - lead);
-          Hit h = Hit::none;
-          if (!exit_word.empty() && s == exit_word) h = Hit::exit_word;
-          else if (!shutdown_word.empty() && s == shutdown_word) h = Hit::shutdown_word;
-          if (h != Hit::none) {
-            // The line's bytes in earlier chunks have been processed already.
-            std::size_t from = std::max(line_start, chunk_start);
-            out.keep.push_back(from - chunk_start);
-            out.hit = h;
-            out.hit_chunk = c;
-            out.hit_line_start = line_start;
-            out.kept_total = from;
-            return out;
-          }
+        std::string_view s;  // strip(stream[line_start, cut))
+        if (content_end != none)
+          s = stream.substr(line_start + lead, content_end - line_start - lead);
+        Hit h = which(s);
+        if (!read_has_nl) {  // the read alone is a message too; the exit word wins
+          Hit alone = which(strip(chunk));
+          if (h != Hit::exit_word && alone != Hit::none) h = alone;
+        }
+        if (h != Hit::none) {
+          // The line's bytes in earlier chunks have been processed already.
+          std::size_t from = std::max(line_start, chunk_start);
+          out.keep.push_back(from - chunk_start);
+          out.hit = h;
+          out.hit_chunk = c;
+          out.hit_line_start = line_start;
+          out.kept_total = from;
+          return out;
         }
         if (has_nl) {
           line_start = cut;
@@ -119,33 +125,30 @@ inline Scan scan(std::string_view stream, const std::vector<std::size_t>& sizes,
 // When the reads are not known (the client pipelined its sends and the kernel may merge
 // or split them), what can still be said about where the exit word cuts the stream.
 struct Bounds {
-  // Offset of the first line that has a prefix which is the word (it is the word if a read
-  // happens to end there); npos when no line can be the word however the reads fall.
-  std::size_t first_possible_line = std::string_view::npos;
+  // The first offset where the server could cut: the first place where NULs and then the
+  // word begin (a read that starts there and ends after the word, before any '\n', is
+  // the word on its own); npos when no read or line can be the word however the reads fall.
+  std::size_t first_possible = std::string_view::npos;
   // Offset just past the first line that is the word whatever the reads (whole line is
   // the word and ends at a '\n' or at the end of the stream); npos when there is none.
   std::size_t first_certain_end = std::string_view::npos;
 };
 
-// For a word that does not start with NUL nor end with '\r', '\n' or NUL.
+// For a word that does not start with NUL nor end with '\r', '\n' or NUL, nor holds '\n'.
 inline Bounds bounds(std::string_view stream, std::string_view word) {
   Bounds b;
   if (word.empty()) return b;
-  const std::size_t cap = word.size() + k_padding_allowance;
+  std::size_t w = stream.find(word);
+  if (w != std::string_view::npos) {
+    b.first_possible = w;
+    while (b.first_possible > 0 && stream[b.first_possible - 1] == '\0') --b.first_possible;
+  }
   for (std::size_t ls = 0; ls < stream.size();) {
     std::size_t nl = stream.find('\n', ls);
     std::size_t le = nl == std::string_view::npos ? stream.size() : nl + 1;
-    std::string_view line = stream.substr(ls, le - ls);
-    std::size_t z = 0;
-    while (z < line.size() && line[z] == '\0') ++z;
-    if (line.substr(z, word.size()) == word && z + word.size() <= cap) {
-      if (b.first_possible_line == std::string_view::npos) b.first_possible_line = ls;
-      std::size_t r = z + word.size();
-      while (r < line.size() && (line[r] == '\r' || line[r] == '\n' || line[r] == '\0')) ++r;
-      if (r == line.size() && line.size() <= cap) {
-        b.first_certain_end = le;
-        return b;
-      }
+    if (strip(stream.substr(ls, le - ls)) == word) {
+      b.first_certain_end = le;
+      return b;
     }
     ls = le;
   }

@@ -31,6 +31,7 @@ int app_main(int argc, char** argv) {
   // A peer that goes away must be an error value from send(2), never a silent death.
   ::signal(SIGPIPE, SIG_IGN);
   try {
+    net::open_std_fds();
     cli::Command command = cli::parse(argc, argv);
     ExitStatus status = std::visit(
         Overloaded{

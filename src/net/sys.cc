@@ -75,6 +75,21 @@ void set_nonblocking(int fd, bool on) {
   if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) throw_errno("fcntl F_SETFL");
 }
 
+void open_std_fds() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFL) != -1 || errno != EBADF) continue;  // open: leave it be
+    // The lower std fds are open by now, so open(2), which takes the lowest free fd, puts
+    // it on fd; dup2 only if something else got there first. No O_CLOEXEC: it is a std fd.
+    int null_fd = retry_eintr([] { return ::open("/dev/null", O_RDWR); });
+    if (null_fd < 0) throw_errno(fmt::format("open /dev/null for closed fd {}", fd));
+    if (null_fd == fd) continue;
+    int r = retry_eintr([&] { return ::dup2(null_fd, fd); });
+    int error = errno;
+    ::close(null_fd);
+    if (r < 0) throw_error(error, fmt::format("dup2 /dev/null to fd {}", fd));
+  }
+}
+
 std::size_t raise_fd_limit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) < 0) return 1024;

@@ -51,6 +51,13 @@ IoResult write_all(int fd, std::span<const char> data);
 
 void set_nonblocking(int fd, bool on);
 
+// Opens /dev/null on whichever of fds 0, 1 and 2 is closed (as OpenSSH's sanitise_stdfd),
+// so that no socket ever lands there: a socket on fd 1 would get stdout's bytes, one on
+// fd 2 the diagnostics, and one on fd 0 would be read as input. Call first thing, before
+// anything opens an fd. Throws when /dev/null cannot be opened: running on would risk
+// writing what is meant for the terminal into a connection.
+void open_std_fds();
+
 // Raises the soft RLIMIT_NOFILE to the hard limit (servers and scanners need fds, and the
 // hard limit is what the administrator allows); returns the soft limit now in force.
 std::size_t raise_fd_limit();

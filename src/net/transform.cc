@@ -1,14 +1,34 @@
 #include "net/transform.h"
 
-#include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace sockecho::net {
 namespace {
 
-// Room for the word plus the NUL padding of a fixed buffer, the tutorial's 1024 bytes
-// and then some.
-constexpr std::size_t k_padding_allowance = 4096;
+// WordWatcher: how far a word has matched a line that can no longer be that word.
+constexpr std::size_t k_dead = std::string::npos;
+
+// Whether some line could strip to word: strip_padding never leaves an empty message, a
+// leading NUL or a trailing "\r", "\n" or NUL (and a line holds no '\n' before its end).
+bool can_match(std::string_view word) {
+  return !word.empty() && word.front() != '\0' && word.find('\n') == std::string_view::npos &&
+         word.back() != '\r' && word.back() != '\0';
+}
+
+// The next byte of a line (after its leading NULs, never its '\n') against a word of
+// which `at` bytes have matched: once all have, only padding may follow.
+std::size_t advance(std::string_view word, std::size_t at, char c) {
+  if (at < word.size()) return c == word[at] ? at + 1 : k_dead;
+  if (at == word.size() && (c == '\r' || c == '\0')) return at;
+  return k_dead;
+}
+
+WordHit stronger(WordHit a, WordHit b) {
+  if (a == WordHit::exit_word || b == WordHit::exit_word) return WordHit::exit_word;
+  if (a == WordHit::shutdown_word || b == WordHit::shutdown_word) return WordHit::shutdown_word;
+  return WordHit::none;
+}
 
 }  // namespace
 
@@ -63,12 +83,40 @@ bool is_word(std::string_view message, std::string_view word) {
 WordWatcher::WordWatcher(std::string exit_word, std::string shutdown_word)
     : m_exit(std::move(exit_word)),
       m_shutdown(std::move(shutdown_word)),
-      m_cap(std::max(m_exit.size(), m_shutdown.size()) + k_padding_allowance) {}
+      m_exit_start(can_match(m_exit) ? 0 : k_dead),
+      m_shutdown_start(can_match(m_shutdown) ? 0 : k_dead) {
+  start_line();
+}
 
-WordHit WordWatcher::match(std::string_view line) const {
-  std::string_view s = strip_padding(line);
-  if (!m_exit.empty() && s == m_exit) return WordHit::exit_word;
-  if (!m_shutdown.empty() && s == m_shutdown) return WordHit::shutdown_word;
+void WordWatcher::start_line() {
+  m_exit_at = m_exit_start;
+  m_shutdown_at = m_shutdown_start;
+  m_in_lead = true;
+}
+
+void WordWatcher::feed(std::string_view piece) {
+  for (char c : piece) {
+    // Once neither word can match, the rest of the line is not worth a look: the common
+    // case, which keeps ordinary traffic at a memchr per line.
+    if (m_exit_at == k_dead && m_shutdown_at == k_dead) return;
+    if (m_in_lead) {
+      if (c == '\0') continue;
+      m_in_lead = false;
+    }
+    m_exit_at = advance(m_exit, m_exit_at, c);
+    m_shutdown_at = advance(m_shutdown, m_shutdown_at, c);
+  }
+}
+
+WordHit WordWatcher::line_hit() const {
+  if (m_exit_at == m_exit.size()) return WordHit::exit_word;
+  if (m_shutdown_at == m_shutdown.size()) return WordHit::shutdown_word;
+  return WordHit::none;
+}
+
+WordHit WordWatcher::match(std::string_view message) const {
+  if (is_word(message, m_exit)) return WordHit::exit_word;
+  if (is_word(message, m_shutdown)) return WordHit::shutdown_word;
   return WordHit::none;
 }
 
@@ -77,33 +125,19 @@ WordWatcher::Verdict WordWatcher::scan(std::string_view chunk) {
   std::size_t pos = 0;
   while (pos < chunk.size()) {
     const void* nl = std::memchr(chunk.data() + pos, '\n', chunk.size() - pos);
-    std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - chunk.data()) + 1
-                         : chunk.size();
-    std::string_view segment = chunk.substr(pos, end - pos);
-    if (!m_too_long) {
-      if (m_line.size() + segment.size() > m_cap) {
-        m_too_long = true;
-        m_line.clear();
-      } else {
-        WordHit hit = WordHit::none;
-        if (m_line.empty()) {
-          hit = match(segment);
-        } else {
-          m_line.append(segment);
-          hit = match(m_line);
-        }
-        if (hit != WordHit::none) {
-          m_line.clear();
-          return {pos, hit};
-        }
-        if (nl == nullptr && m_line.empty()) m_line.assign(segment);
-      }
+    std::size_t end =
+        nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - chunk.data()) : chunk.size();
+    feed(chunk.substr(pos, end - pos));
+    // The line at its '\n', or the line so far at the end of the read.
+    WordHit hit = line_hit();
+    if (nl == nullptr && pos == 0) hit = stronger(hit, match(chunk));  // a read with no '\n'
+    if (hit != WordHit::none) {
+      start_line();
+      return {pos, hit};
     }
-    if (nl != nullptr) {  // a new line starts: it may be a word again
-      m_line.clear();
-      m_too_long = false;
-    }
-    pos = end;
+    if (nl == nullptr) break;
+    start_line();
+    pos = end + 1;
   }
   return {chunk.size(), WordHit::none};
 }
