@@ -66,7 +66,7 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::string>(), "DUR")
       ("once", "serve one client or one datagram, then exit")
       ("reuseport", "set SO_REUSEPORT (share the port with other servers)")
-      ("threads", "serve on N threads, each with its own SO_REUSEPORT socket (default 1)",
+      ("threads", "serve on N threads, event loops sharing the one socket (default 1)",
        cxxopts::value<std::string>(), "N")
       ("unix-mode", "with --unix: permissions of the socket file, in octal (e.g. 0600)",
        cxxopts::value<std::string>(), "MODE")

@@ -44,8 +44,6 @@ void validate_serve(const ServeOptions& o) {
   if (!o.shutdown_word.empty() && o.shutdown_word == o.exit_word)
     throw UsageError("--shutdown-word", "must differ from the exit word");
   if (o.threads > 1 && o.once) throw UsageError("--threads", "does not go with --once");
-  if (o.threads > 1 && unix_domain)
-    throw UsageError("--threads", "does not go with --unix (SO_REUSEPORT is for IP sockets)");
 }
 
 void validate_send(const SendOptions& o) {

@@ -107,6 +107,11 @@ class Relay {
     IoResult r = m_stream.shutdown_write();
     m_fin_pending = r.blocked();
     if (r.blocked()) m_write_wants = r.status;
+    // The peer had finished first: with our input delivered, both sides are done.
+    if (m_peer_eof && !m_fin_pending) {
+      m_result.end = RelayEnd::peer_closed;
+      return stop();
+    }
     // A failed shutdown means the peer is gone; reading says how, so it is not fatal here.
     arm_drain_timer();
   }
@@ -134,7 +139,7 @@ class Relay {
       update_input();
       update_socket();
     }
-    if (ready(m_read_wants)) read_socket();
+    if (!m_peer_eof && ready(m_read_wants)) read_socket();
   }
 
   void read_socket() {
@@ -149,8 +154,14 @@ class Relay {
     m_read_wants = IoStatus::want_read;
     if (r.status == IoStatus::error) return fail(RelayStep::receive, r.error);
     if (r.status == IoStatus::eof) {
-      m_result.end = RelayEnd::peer_closed;
-      stop();
+      // The peer is done sending; it may still read. Deliver the rest of the input, as
+      // nc does, and end once it is sent and our side is shut down too.
+      m_peer_eof = true;
+      if (m_input_done && m_pending.empty() && !m_fin_pending) {
+        m_result.end = RelayEnd::peer_closed;
+        return stop();
+      }
+      update_socket();
       return;
     }
     m_result.received += r.bytes;
@@ -171,7 +182,7 @@ class Relay {
 
   void update_socket() {
     if (m_stopped) return;
-    std::uint32_t ev = interest_of(m_read_wants);
+    std::uint32_t ev = m_peer_eof ? 0u : interest_of(m_read_wants);
     if (!m_pending.empty() || m_fin_pending) ev |= interest_of(m_write_wants);
     if (ev == m_socket_interest) return;
     m_loop.modify(m_stream.fd(), ev, &m_socket);
@@ -195,6 +206,7 @@ class Relay {
   std::uint32_t m_input_interest = EPOLLIN;
   bool m_input_done = false;
   bool m_fin_pending = false;
+  bool m_peer_eof = false;  // the peer sent its end of data
   bool m_stopped = false;
   EventLoop::TimerId m_timer = 0;
   RelayResult m_result;

@@ -5,6 +5,7 @@ import os
 import selectors
 import signal
 import socket
+import tempfile
 import unittest
 
 from harness import Server, kv, require_binary, run_sockecho, upper
@@ -40,6 +41,25 @@ class Threads(unittest.TestCase):
                 self.assertEqual(a.port, b.port)
                 b.stop()
             a.stop()
+
+    def test_unix_socket_threads(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s")
+            with Server(argv=["serve", "--unix", path, "--threads", "2"],
+                        ready="listen") as srv:
+                for i in range(20):
+                    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                        c.settimeout(5)
+                        c.connect(path)
+                        c.sendall(b"u%d\n" % i)
+                        c.shutdown(socket.SHUT_WR)
+                        got = b""
+                        while chunk := c.recv(100):
+                            got += chunk
+                        self.assertEqual(got, b"U%d\n" % i)
+                rc, rest = srv.stop()
+                self.assertEqual(rc, 0, rest)
+            self.assertFalse(os.path.exists(path))
 
     @staticmethod
     def round_trip(port, data):
@@ -124,8 +144,7 @@ class Threads(unittest.TestCase):
                     self.assertEqual(s.recv(100), f"D{i}".encode())
 
     def test_usage(self):
-        for args in (["--threads", "0"], ["--threads", "2", "--once"],
-                     ["--threads", "2", "--unix", "/tmp/x.sock"], ["--threads", "x"]):
+        for args in (["--threads", "0"], ["--threads", "2", "--once"], ["--threads", "x"]):
             rc, out, err = run_sockecho(["serve", "-p", "0"] + args)
             self.assertEqual((rc, out), (2, b""), args)
             self.assertEqual(err.count(b"\n"), 1, err)

@@ -124,3 +124,18 @@ TEST_CASE("net::relay ends after the drain timeout of silence when the peer neve
   CHECK(took >= 100ms);
   CHECK(took < 5s);  // does not hang
 }
+
+TEST_CASE("net::relay still delivers the input when the peer finished sending first") {
+  Fixture f;
+  f.server_says("EARLY\n", true);  // reply and FIN are there before any input is read
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  Fd in_read(p[0]), in_write(p[1]);
+  REQUIRE(write_all(in_write.get(), std::string_view("late input\n")).ok());
+  in_write.reset();
+  RelayResult r = relay(in_read.get(), "", *f.stream, f.out_write.get(), RelayOptions{});
+  CHECK(r.end == RelayEnd::peer_closed);
+  CHECK(r.sent == 11);
+  CHECK(Fixture::drain(f.out_read.get()) == "EARLY\n");
+  CHECK(Fixture::drain(f.server.get()) == "late input\n");
+}
