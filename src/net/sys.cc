@@ -190,8 +190,20 @@ SysResult listen(int fd, int backlog) {
 }
 
 SysResult connect(int fd, const sockaddr* address, socklen_t len) {
-  int r = attempt("net/connect", ECONNREFUSED, [&] { return ::connect(fd, address, len); });
-  if (r < 0 && errno == EINTR) errno = EINPROGRESS;
+  int fault = injected("net/connect", ECONNREFUSED);
+  if (fault != 0 && fault != EINTR) {
+    errno = fault;
+    return {-1, fault};
+  }
+  int r = ::connect(fd, address, len);
+  // An injected EINTR is a signal that arrives once the kernel has started the handshake,
+  // as a real one does: the call was made, its outcome comes later.
+  bool interrupted = (r < 0 && errno == EINTR) ||
+                     (fault == EINTR && (r == 0 || errno == EINPROGRESS));
+  if (interrupted) {
+    errno = EINPROGRESS;
+    return {-1, EINPROGRESS};
+  }
   return to_sys(r);
 }
 
