@@ -777,11 +777,11 @@ class E2E(unittest.TestCase):
 #   makes the sequence repeatable.
 # - Names take a trailing wildcard: "net/*".
 # - fiu-run's preload starts libfiu's remote-control thread (the fifo fiu-ctrl writes to)
-#   before main, with no signals blocked; serve and probe block SIGINT/SIGTERM and read them
-#   from a signalfd, so the kernel would hand a SIGTERM to that thread and kill the process
-#   (rc -15 instead of 0). The launcher therefore execs fiu-run with SIGINT and SIGTERM already
-#   blocked (for serve and probe, which read them from the signalfd; not for send, which dies
-#   of SIGINT by default).
+#   before main, with no signals blocked; serve and probe block SIGINT/SIGTERM in their own
+#   thread only and read them from a signalfd, so the kernel would hand a SIGTERM to libfiu's
+#   thread and kill the process (rc -15 instead of 0). FaultServer therefore execs serve and
+#   probe with SIGINT and SIGTERM already blocked in every thread (not send: it dies of
+#   SIGINT by default). run_faulted needs no fifo, so starts no such thread (fiu-run -f '').
 # - The fifo lives in a private temp dir (fiu-run -f), removed when the server is closed.
 # - fiu-run -x (posix=True) adds libfiu's libc wrappers ("posix/io/net/accept", ...,
 #   "libc/mm/malloc"). Our failpoints do not need it. It crashes ASan builds (SIGSEGV at
