@@ -12,9 +12,9 @@ PORT       ?= 48763
 
 # Build: compiler, cmake, the three fixed libraries. Test: the peers the e2e tests talk to
 # and the tools that check the docs.
-BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2
+BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 libfiu-dev
 TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
-              dpkg-dev file
+              dpkg-dev file fiu-utils
 BENCH_PKGS := ncat coreutils
 
 .PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan test-tsan test-fuzz \
@@ -44,7 +44,8 @@ deps-bench:
 	$(call ensure_pkgs,$(BENCH_PKGS))
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON \
+	  -DSOCKECHO_FAULTS=ON
 
 build: deps-build $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -60,7 +61,7 @@ test-dev: build
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSOCKECHO_WERROR=ON \
-	  -DSOCKECHO_SANITIZE=ON -DSOCKECHO_BENCH=OFF
+	  -DSOCKECHO_SANITIZE=ON -DSOCKECHO_BENCH=OFF -DSOCKECHO_FAULTS=ON
 
 test-asan: deps-build deps-test $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)

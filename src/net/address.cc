@@ -59,13 +59,15 @@ Address Address::unix_path(std::string_view path) {
 
 Address Address::local_of(int fd) {
   Address a;
-  if (::getsockname(fd, a.get_mutable(), a.size_mutable()) < 0) throw_errno("getsockname");
+  if (SysResult r = sys::getsockname(fd, a.get_mutable(), a.size_mutable()); !r.ok())
+    throw_error(r.error, "getsockname");
   return a;
 }
 
 Address Address::peer_of(int fd) {
   Address a;
-  if (::getpeername(fd, a.get_mutable(), a.size_mutable()) < 0) throw_errno("getpeername");
+  if (SysResult r = sys::getpeername(fd, a.get_mutable(), a.size_mutable()); !r.ok())
+    throw_error(r.error, "getpeername");
   return a;
 }
 

@@ -3,6 +3,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <climits>
+
 #include "net/socket.h"
 #include "net/sys.h"
 #include "net/unix_socket_file.h"
@@ -10,21 +13,19 @@
 namespace sockecho::net {
 namespace {
 
+int poll_timeout(std::chrono::milliseconds timeout) {
+  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, INT_MAX));
+}
+
 int connect_one(int fd, const Address& address, std::chrono::milliseconds timeout) {
-  if (::connect(fd, address.get(), address.size()) == 0) return 0;
-  // EINTR on connect does not abort it: the handshake goes on, wait for it as for EINPROGRESS.
-  if (errno != EINPROGRESS && errno != EINTR) return errno;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return ETIMEDOUT;
-    pollfd p{fd, POLLOUT, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    if (n == 0) return ETIMEDOUT;
-    return pending_error(fd);
-  }
+  SysResult c = sys::connect(fd, address.get(), address.size());
+  if (c.ok()) return 0;
+  if (c.error != EINPROGRESS) return c.error;
+  pollfd p{fd, POLLOUT, 0};
+  SysResult n = sys::poll(&p, 1, poll_timeout(timeout));
+  if (!n.ok()) return n.error;
+  if (n.value == 0) return ETIMEDOUT;
+  return pending_error(fd);
 }
 
 }  // namespace
@@ -38,12 +39,12 @@ ConnectResult connect_any(std::span<const Address> addresses, SockType type,
     Fd fd;
     try {
       fd = open_socket(a.family(), type);
+      // A Unix datagram server can only answer a client that has an address.
+      if (a.family() == AF_UNIX && type == SockType::datagram) autobind(fd.get());
     } catch (const std::system_error& e) {
       result.error = e.code().value();  // e.g. no IPv6 on this host: try the next address
       continue;
     }
-    // A Unix datagram server can only answer a client that has an address.
-    if (a.family() == AF_UNIX && type == SockType::datagram) autobind(fd.get());
     int err = connect_one(fd.get(), a, timeout);
     if (err == 0) {
       result.fd = std::move(fd);

@@ -3,6 +3,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <climits>
 #include <vector>
 
 #include "net/sys.h"
@@ -17,25 +19,28 @@ constexpr std::size_t k_max_datagram = 65536;
 Exchange exchange(int fd, std::string_view datagram, std::chrono::milliseconds timeout,
                   unsigned retries) {
   thread_local std::vector<char> buffer(k_max_datagram);
+  auto failure = [](int error) {
+    return Exchange{error == ECONNREFUSED ? ExchangeStatus::refused : ExchangeStatus::failed, "",
+                    error};
+  };
   for (unsigned attempt = 0; attempt <= retries; ++attempt) {
     IoResult s = send_some(fd, datagram);
-    if (s.status == IoStatus::error)
-      return {s.error == ECONNREFUSED ? ExchangeStatus::refused : ExchangeStatus::failed, "",
-              s.error};
+    if (s.status == IoStatus::error) return failure(s.error);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
                                                                std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{fd, POLLIN, 0};
-      int n = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return {ExchangeStatus::failed, "", errno};
-      if (n == 0) break;
-      ssize_t got = retry_eintr([&] { return ::recv(fd, buffer.data(), buffer.size(), 0); });
-      if (got >= 0) return {ExchangeStatus::reply, std::string(buffer.data(), static_cast<std::size_t>(got)), 0};
-      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      return {errno == ECONNREFUSED ? ExchangeStatus::refused : ExchangeStatus::failed, "", errno};
+      SysResult n = sys::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
+      if (!n.ok()) return {ExchangeStatus::failed, "", n.error};
+      if (n.value == 0) break;
+      IoResult got = recv_datagram(fd, buffer, nullptr, nullptr);
+      if (got.ok())
+        return {ExchangeStatus::reply,
+                std::string(buffer.data(), std::min(got.bytes, buffer.size())), 0};
+      if (got.blocked()) continue;
+      return failure(got.error);
     }
   }
   return {ExchangeStatus::timeout, "", ETIMEDOUT};

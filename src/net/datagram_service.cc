@@ -39,16 +39,15 @@ void DatagramService::shutdown() {
 void DatagramService::on_events(std::uint32_t) {
   for (int i = 0; i < k_datagrams_per_wakeup && !m_done; ++i) {
     Address peer;
-    ssize_t n = retry_eintr([&] {
-      return ::recvfrom(m_socket->get(), m_buffer.data(), m_buffer.size(), MSG_TRUNC,
-                        peer.get_mutable(), peer.size_mutable());
-    });
-    if (n < 0) {
+    IoResult r = recv_datagram(m_socket->get(), m_buffer, peer.get_mutable(), peer.size_mutable());
+    if (!r.ok()) {
       // ICMP errors from earlier replies surface here (ECONNREFUSED): not ours to act on.
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) ++m_stats.errors;
+      // Any other failure (ENOMEM, ENOBUFS) loses at most this datagram; the next wakeup
+      // tries again.
+      if (r.status == IoStatus::error && r.error != ECONNREFUSED) ++m_stats.errors;
       return;
     }
-    auto size = static_cast<std::size_t>(n);
+    std::size_t size = r.bytes;
     bool truncated = size > m_buffer.size();
     handle(std::span<char>(m_buffer.data(), std::min(size, m_buffer.size())), peer, truncated);
   }
@@ -77,13 +76,10 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
                         m_options.mode == Mode::discard ? std::string()
                                                         : std::string(strip_padding(text))});
     if (m_options.mode != Mode::discard) {
-      ssize_t sent = retry_eintr([&] {
-        return ::sendto(m_socket->get(), datagram.data(), datagram.size(), MSG_NOSIGNAL,
-                        peer.get(), peer.size());
-      });
+      IoResult sent = send_datagram(m_socket->get(), datagram, peer.get(), peer.size());
       // A full send buffer drops the reply, as the network may: UDP promises no more.
-      if (sent < 0) ++m_stats.errors;
-      else m_stats.tx += static_cast<std::size_t>(sent);
+      if (!sent.ok()) ++m_stats.errors;
+      else m_stats.tx += sent.bytes;
     }
   }
   if (is_shutdown && m_options.on_shutdown_word) {

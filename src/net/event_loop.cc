@@ -41,12 +41,13 @@ class EventLoop::WakeHandler final : public EventLoop::Handler {
   EventLoop& m_loop;
 };
 
-EventLoop::EventLoop()
-    : m_epoll(::epoll_create1(EPOLL_CLOEXEC)),
-      m_events(256),
-      m_wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  if (!m_epoll) throw_errno("epoll_create1");
-  if (!m_wake_fd) throw_errno("eventfd");
+EventLoop::EventLoop() : m_events(256) {
+  SysResult epoll = sys::epoll_create1(EPOLL_CLOEXEC);
+  if (!epoll.ok()) throw_error(epoll.error, "epoll_create1");
+  m_epoll.reset(epoll.value);
+  SysResult wake = sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!wake.ok()) throw_error(wake.error, "eventfd");
+  m_wake_fd.reset(wake.value);
   m_wake_handler = std::make_unique<WakeHandler>(*this);
   add(m_wake_fd.get(), EPOLLIN, m_wake_handler.get());
 }
@@ -61,19 +62,20 @@ void EventLoop::post(std::function<void()> fn) {
 }
 
 EventLoop::~EventLoop() {
-  if (m_signal_fd) ::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
+  if (m_signal_fd) sys::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
 }
 
 void EventLoop::add(int fd, std::uint32_t events, Handler* handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return;
-  if (errno == EPERM) {
+  SysResult r = sys::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+  if (r.ok()) return;
+  if (r.error == EPERM) {
     m_always_ready.push_back({fd, events, handler});
     return;
   }
-  throw_errno("epoll_ctl ADD");
+  throw_error(r.error, "epoll_ctl ADD");
 }
 
 void EventLoop::modify(int fd, std::uint32_t events, Handler* handler) {
@@ -87,7 +89,8 @@ void EventLoop::modify(int fd, std::uint32_t events, Handler* handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &ev) < 0) throw_errno("epoll_ctl MOD");
+  SysResult r = sys::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &ev);
+  if (!r.ok()) throw_error(r.error, "epoll_ctl MOD");
 }
 
 void EventLoop::remove(int fd) {
@@ -98,7 +101,7 @@ void EventLoop::remove(int fd) {
     return;
   }
   // Failure means the fd was never added or is already gone: nothing left to undo.
-  ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+  sys::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
 EventLoop::TimerId EventLoop::add_timer(TimePoint when, std::function<void()> fn) {
@@ -121,9 +124,14 @@ void EventLoop::on_signals(std::initializer_list<int> signals, std::function<voi
   sigset_t mask;
   sigemptyset(&mask);
   for (int s : signals) sigaddset(&mask, s);
-  if (::sigprocmask(SIG_BLOCK, &mask, &m_old_mask) < 0) throw_errno("sigprocmask");
-  m_signal_fd.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!m_signal_fd) throw_errno("signalfd");
+  if (SysResult r = sys::sigprocmask(SIG_BLOCK, &mask, &m_old_mask); !r.ok())
+    throw_error(r.error, "sigprocmask");
+  SysResult fd = sys::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (!fd.ok()) {
+    sys::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
+    throw_error(fd.error, "signalfd");
+  }
+  m_signal_fd.reset(fd.value);
   m_signal_fn = std::move(fn);
   m_signal_handler = std::make_unique<SignalHandler>(*this);
   add(m_signal_fd.get(), EPOLLIN, m_signal_handler.get());
@@ -159,12 +167,10 @@ void EventLoop::run_deferred() {
 void EventLoop::run() {
   m_stopped = false;
   while (!m_stopped) {
-    int n = ::epoll_wait(m_epoll.get(), m_events.data(), static_cast<int>(m_events.size()),
-                         next_timeout_ms());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("epoll_wait");
-    }
+    SysResult r = sys::epoll_wait(m_epoll.get(), m_events.data(),
+                                  static_cast<int>(m_events.size()), next_timeout_ms());
+    if (!r.ok()) throw_error(r.error, "epoll_wait");
+    int n = r.value;
     m_now = Clock::now();
     for (int i = 0; i < n; ++i)
       static_cast<Handler*>(m_events[static_cast<std::size_t>(i)].data.ptr)

@@ -1,8 +1,10 @@
 #pragma once
 
-#include <unistd.h>
+#include <unistd.h>  // kept: includers rely on it
 
 #include <utility>
+
+#include "net/sys.h"
 
 namespace sockecho::net {
 
@@ -27,7 +29,7 @@ class Fd {
 
   int release() noexcept { return std::exchange(m_fd, -1); }
   void reset(int fd = -1) noexcept {
-    if (m_fd >= 0) ::close(m_fd);
+    if (m_fd >= 0) sys::close(m_fd);
     m_fd = fd;
   }
 

@@ -142,19 +142,19 @@ class Prober::Probe final : public EventLoop::Handler {
       return fail(e.code().value());
     }
     m_started = Clock::now();
-    int rc = ::connect(m_fd.get(), a.get(), a.size());
+    SysResult c = sys::connect(m_fd.get(), a.get(), a.size());
     if (m_spec->type == SockType::datagram) {
-      if (rc < 0) return fail(errno);
+      if (!c.ok()) return fail(c.error);
       note_local();
       return send_datagram();
     }
-    if (rc == 0) return connected();
-    if (errno != EINPROGRESS) return fail(errno);
+    if (c.ok()) return connected();
+    if (c.error != EINPROGRESS) return fail(c.error);
     m_phase = Phase::connecting;
     // On loopback the answer (SYN-ACK or RST) has usually been handled by the time connect
     // returns: one poll settles it without epoll registration, a wait and a timer.
     pollfd p{m_fd.get(), POLLOUT, 0};
-    if (::poll(&p, 1, 0) == 1) return on_events(EPOLLOUT);
+    if (sys::poll(&p, 1, 0).value == 1) return handle(EPOLLOUT);
     watch(EPOLLOUT);
   }
 
@@ -244,7 +244,7 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void note_local() {
     Address local;
-    if (::getsockname(m_fd.get(), local.get_mutable(), local.size_mutable()) == 0)
+    if (sys::getsockname(fd(), local.get_mutable(), local.size_mutable()).ok())
       m_outcome.local = local;
   }
 

@@ -1,6 +1,9 @@
 #include "net/service.h"
 
 #include <algorithm>
+#include <new>
+
+#include "net/sys.h"
 
 namespace sockecho::net {
 namespace {
@@ -39,6 +42,7 @@ void for_each_line(std::string_view data, const std::function<void(std::string_v
 }
 
 std::vector<char> BufferPool::take() {
+  if (fault_alloc()) throw std::bad_alloc();  // a test's failpoint: as if memory ran out
   if (m_free.empty()) return std::vector<char>(m_size);
   std::vector<char> b = std::move(m_free.back());
   m_free.pop_back();

@@ -3,7 +3,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/ioctl.h>
+#include <sys/ioctl.h>  // SIOCINQ/SIOCOUTQ are FIONREAD/TIOCOUTQ
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -15,15 +15,21 @@ namespace {
 
 void set_flag(int fd, int level, int name, bool on, const char* what) {
   int v = on ? 1 : 0;
-  if (::setsockopt(fd, level, name, &v, sizeof v) < 0) throw_errno(what);
+  SysResult r = sys::setsockopt(fd, level, name, &v, sizeof v);
+  if (!r.ok()) throw_error(r.error, what);
+}
+
+std::uint32_t queued(int fd, unsigned long request) {
+  int n = 0;
+  return sys::ioctl(fd, request, &n).ok() && n > 0 ? static_cast<std::uint32_t>(n) : 0;
 }
 
 }  // namespace
 
 Fd open_socket(int family, SockType type) {
-  Fd fd(::socket(family, socket_type(type) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno("socket");
-  return fd;
+  SysResult r = sys::socket(family, socket_type(type) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (!r.ok()) throw_error(r.error, "socket");
+  return Fd(r.value);
 }
 
 Fd open_listener(const Address& address, SockType type, const ListenOptions& options) {
@@ -36,35 +42,31 @@ Fd open_listener(const Address& address, SockType type, const ListenOptions& opt
     if (address.family() == AF_INET6)
       set_flag(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, options.v6only, "IPV6_V6ONLY");
   }
-  if (::bind(fd.get(), address.get(), address.size()) < 0)
-    throw_errno(fmt::format("bind {}", address));
-  if (type == SockType::stream && ::listen(fd.get(), options.backlog) < 0)
-    throw_errno(fmt::format("listen {}", address));
+  if (SysResult r = sys::bind(fd.get(), address.get(), address.size()); !r.ok())
+    throw_error(r.error, fmt::format("bind {}", address));
+  if (type == SockType::stream) {
+    if (SysResult r = sys::listen(fd.get(), options.backlog); !r.ok())
+      throw_error(r.error, fmt::format("listen {}", address));
+  }
   return fd;
 }
 
-std::uint32_t queued_in(int fd) {
-  int n = 0;
-  return ::ioctl(fd, SIOCINQ, &n) == 0 && n > 0 ? static_cast<std::uint32_t>(n) : 0;
-}
+std::uint32_t queued_in(int fd) { return queued(fd, SIOCINQ); }
 
-std::uint32_t queued_out(int fd) {
-  int n = 0;
-  return ::ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0 ? static_cast<std::uint32_t>(n) : 0;
-}
+std::uint32_t queued_out(int fd) { return queued(fd, SIOCOUTQ); }
 
 std::optional<TcpStats> tcp_stats(int fd) {
   tcp_info info{};
   socklen_t len = sizeof info;
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0) return std::nullopt;
+  if (!sys::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len).ok()) return std::nullopt;
   return TcpStats{info.tcpi_rtt, info.tcpi_rttvar, info.tcpi_total_retrans, info.tcpi_snd_cwnd};
 }
 
 int pending_error(int fd) {
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-  return err;
+  SysResult r = sys::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  return r.ok() ? err : r.error;
 }
 
 }  // namespace sockecho::net

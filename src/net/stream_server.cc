@@ -22,7 +22,10 @@ constexpr auto k_shutdown_grace = 5s;
 constexpr auto k_accept_backoff = 100ms;
 constexpr int k_accepts_per_wakeup = 64;
 
-Fd open_spare() { return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+Fd open_spare() {
+  SysResult r = sys::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return r.ok() ? Fd(r.value) : Fd();
+}
 
 }  // namespace
 
@@ -64,12 +67,10 @@ void StreamServer::on_events(std::uint32_t) { accept_ready(); }
 void StreamServer::accept_ready() {
   for (int i = 0; i < k_accepts_per_wakeup && m_watching; ++i) {
     Address peer;
-    int fd = retry_eintr([&] {
-      return ::accept4(m_listener->get(), peer.get_mutable(), peer.size_mutable(),
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-    });
-    if (fd >= 0) accept_one(Fd(fd), peer);
-    else if (errno == EAGAIN || errno == EWOULDBLOCK || !accept_failed(errno)) return;
+    SysResult r = sys::accept4(m_listener->get(), peer.get_mutable(), peer.size_mutable(),
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (r.ok()) accept_one(Fd(r.value), peer);
+    else if (r.error == EAGAIN || r.error == EWOULDBLOCK || !accept_failed(r.error)) return;
   }
 }
 
@@ -82,10 +83,9 @@ bool StreamServer::accept_failed(int error) {
     // for a free fd before it looks for a client, so there may be none.)
     m_spare.reset();
     Address peer;
-    Fd victim(retry_eintr([&] {
-      return ::accept4(m_listener->get(), peer.get_mutable(), peer.size_mutable(),
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-    }));
+    SysResult r = sys::accept4(m_listener->get(), peer.get_mutable(), peer.size_mutable(),
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+    Fd victim(r.ok() ? r.value : -1);
     if (victim) {
       ++m_ctx.stats.errors;
       refuse(std::move(victim), peer, RefuseReason::error, error);
@@ -146,6 +146,7 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
   try {
     Peer who = m_options.report_connections || m_options.report_messages ? peer_of(fd.get(), peer)
                                                                           : Peer{};
+    if (fault_alloc()) throw std::bad_alloc();  // a test's failpoint: as if memory ran out
     stream = std::make_unique<SocketStream>(std::move(fd));
     session = std::make_unique<StreamSession>(m_ctx, std::move(stream), std::move(who));
     m_sessions.emplace(session.get(), nullptr);

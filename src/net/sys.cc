@@ -1,15 +1,78 @@
 #include "net/sys.h"
 
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include <fmt/format.h>
 
+#ifdef SOCKECHO_FAULTS
+#include <fiu.h>
+#endif
+
 namespace sockecho::net {
 namespace {
+
+// The errno failpoint `name` injects now, or 0. failinfo (fiu-run/fiu-ctrl "failinfo=N",
+// or fiu_enable's void*) is the errno; 0 means the wrapper's default.
+#ifdef SOCKECHO_FAULTS
+int injected(const char* name, int default_errno) {
+  if (fiu_fail(name) == 0) return 0;
+  auto info = reinterpret_cast<std::uintptr_t>(fiu_failinfo());
+  return info != 0 ? static_cast<int>(info) : default_errno;
+}
+#else
+constexpr int injected(const char*, int) {
+  return 0;
+}
+#endif
+
+// One call of fn() (a syscall returning -1 and errno on failure), unless the failpoint
+// fails it first.
+template <typename F>
+auto attempt(const char* name, int default_errno, F fn) -> decltype(fn()) {
+  if (int e = injected(name, default_errno)) {
+    errno = e;
+    return -1;
+  }
+  return fn();
+}
+
+// attempt(), again while it fails with EINTR (real or injected).
+template <typename F>
+auto call(const char* name, int default_errno, F fn) -> decltype(fn()) {
+  for (;;) {
+    auto r = attempt(name, default_errno, fn);
+    if (r != -1 || errno != EINTR) return r;
+  }
+}
+
+// A wait: fn(timeout_ms), retried on EINTR with what is left of the first timeout.
+template <typename F>
+int wait_retrying(const char* name, int default_errno, int timeout_ms, F fn) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  for (;;) {
+    int r = attempt(name, default_errno, [&] { return fn(timeout_ms); });
+    if (r != -1 || errno != EINTR) return r;
+    if (timeout_ms > 0) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      timeout_ms = static_cast<int>(std::max<long long>(left, 0));
+    }
+  }
+}
+
+SysResult to_sys(int r) {
+  return r < 0 ? SysResult{-1, errno} : SysResult{r, 0};
+}
 
 // zero_is_eof: a read of a non-empty buffer; blocked: what a would-block call waits for.
 IoResult to_result(ssize_t n, bool zero_is_eof, IoStatus blocked) {
@@ -22,29 +85,47 @@ IoResult to_result(ssize_t n, bool zero_is_eof, IoStatus blocked) {
 }  // namespace
 
 IoResult read_some(int fd, std::span<char> buffer) {
-  return to_result(retry_eintr([&] { return ::read(fd, buffer.data(), buffer.size()); }),
+  return to_result(call("net/read", EIO, [&] { return ::read(fd, buffer.data(), buffer.size()); }),
                    !buffer.empty(), IoStatus::want_read);
 }
 
 IoResult recv_some(int fd, std::span<char> buffer) {
-  return to_result(retry_eintr([&] { return ::recv(fd, buffer.data(), buffer.size(), 0); }),
-                   !buffer.empty(), IoStatus::want_read);
+  return to_result(
+      call("net/recv", ECONNRESET, [&] { return ::recv(fd, buffer.data(), buffer.size(), 0); }),
+      !buffer.empty(), IoStatus::want_read);
 }
 
 IoResult send_some(int fd, std::span<const char> data) {
   return to_result(
-      retry_eintr([&] { return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL); }), false,
-      IoStatus::want_write);
+      call("net/send", EPIPE, [&] { return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL); }),
+      false, IoStatus::want_write);
 }
 
 IoResult write_some(int fd, std::span<const char> data) {
-  return to_result(retry_eintr([&] { return ::write(fd, data.data(), data.size()); }), false,
-                   IoStatus::want_write);
+  return to_result(call("net/write", EPIPE, [&] { return ::write(fd, data.data(), data.size()); }),
+                   false, IoStatus::want_write);
+}
+
+IoResult recv_datagram(int fd, std::span<char> buffer, sockaddr* peer, socklen_t* peer_len) {
+  return to_result(
+      call("net/recvfrom", ENOMEM,
+           [&] { return ::recvfrom(fd, buffer.data(), buffer.size(), MSG_TRUNC, peer, peer_len); }),
+      false, IoStatus::want_read);
+}
+
+IoResult send_datagram(int fd, std::span<const char> data, const sockaddr* peer,
+                       socklen_t peer_len) {
+  return to_result(call("net/sendto", ENOBUFS,
+                        [&] {
+                          return ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, peer,
+                                          peer == nullptr ? 0 : peer_len);
+                        }),
+                   false, IoStatus::want_write);
 }
 
 IoResult shutdown_socket(int fd, int how) {
-  if (::shutdown(fd, how) == 0) return {};
-  return {IoStatus::error, 0, errno};
+  SysResult r = sys::shutdown(fd, how);
+  return r.ok() ? IoResult{} : IoResult{IoStatus::error, 0, r.error};
 }
 
 IoResult write_all(int fd, std::span<const char> data) {
@@ -54,7 +135,8 @@ IoResult write_all(int fd, std::span<const char> data) {
     if (r.status == IoStatus::error) return r;
     if (r.blocked()) {
       pollfd p{fd, POLLOUT, 0};
-      if (retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) return {IoStatus::error, done, errno};
+      SysResult w = sys::poll(&p, 1, -1);
+      if (!w.ok()) return {IoStatus::error, done, w.error};
       continue;
     }
     done += r.bytes;
@@ -66,13 +148,17 @@ void throw_error(int error, std::string_view what) {
   throw fmt::system_error(error, "{}", what);
 }
 
-void throw_errno(std::string_view what) { throw_error(errno, what); }
+void throw_errno(std::string_view what) {
+  throw_error(errno, what);
+}
 
 void set_nonblocking(int fd, bool on) {
-  int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0) throw_errno("fcntl F_GETFL");
-  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-  if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) throw_errno("fcntl F_SETFL");
+  SysResult flags = sys::fcntl(fd, F_GETFL);
+  if (!flags.ok()) throw_error(flags.error, "fcntl F_GETFL");
+  int wanted = on ? (flags.value | O_NONBLOCK) : (flags.value & ~O_NONBLOCK);
+  if (wanted == flags.value) return;
+  SysResult set = sys::fcntl(fd, F_SETFL, wanted);
+  if (!set.ok()) throw_error(set.error, "fcntl F_SETFL");
 }
 
 void open_std_fds() {
@@ -98,7 +184,131 @@ std::size_t raise_fd_limit() {
     want.rlim_cur = lim.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &want) == 0) lim = want;
   }
-  return lim.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20 : static_cast<std::size_t>(lim.rlim_cur);
+  return lim.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                       : static_cast<std::size_t>(lim.rlim_cur);
 }
 
+bool fault_alloc() noexcept {
+  return injected("alloc/buffer", ENOMEM) != 0;
+}
+
+namespace sys {
+
+SysResult socket(int domain, int type, int protocol) {
+  return to_sys(call("net/socket", EMFILE, [&] { return ::socket(domain, type, protocol); }));
+}
+
+SysResult accept4(int fd, sockaddr* peer, socklen_t* peer_len, int flags) {
+  return to_sys(call("net/accept4", EMFILE, [&] { return ::accept4(fd, peer, peer_len, flags); }));
+}
+
+SysResult bind(int fd, const sockaddr* address, socklen_t len) {
+  return to_sys(call("net/bind", EADDRINUSE, [&] { return ::bind(fd, address, len); }));
+}
+
+SysResult listen(int fd, int backlog) {
+  return to_sys(call("net/listen", EADDRINUSE, [&] { return ::listen(fd, backlog); }));
+}
+
+SysResult connect(int fd, const sockaddr* address, socklen_t len) {
+  int fault = injected("net/connect", ECONNREFUSED);
+  if (fault != 0 && fault != EINTR) {
+    errno = fault;
+    return {-1, fault};
+  }
+  int r = ::connect(fd, address, len);
+  // An injected EINTR is a signal that arrives once the kernel has started the handshake,
+  // as a real one does: the call was made, its outcome comes later.
+  bool interrupted = (r < 0 && errno == EINTR) ||
+                     (fault == EINTR && (r == 0 || errno == EINPROGRESS));
+  if (interrupted) {
+    errno = EINPROGRESS;
+    return {-1, EINPROGRESS};
+  }
+  return to_sys(r);
+}
+
+SysResult shutdown(int fd, int how) {
+  return to_sys(call("net/shutdown", ENOTCONN, [&] { return ::shutdown(fd, how); }));
+}
+
+SysResult getsockname(int fd, sockaddr* address, socklen_t* len) {
+  return to_sys(call("net/getsockname", ENOBUFS, [&] { return ::getsockname(fd, address, len); }));
+}
+
+SysResult getpeername(int fd, sockaddr* address, socklen_t* len) {
+  return to_sys(call("net/getpeername", ENOTCONN, [&] { return ::getpeername(fd, address, len); }));
+}
+
+SysResult getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  return to_sys(call("net/getsockopt", ENOPROTOOPT,
+                     [&] { return ::getsockopt(fd, level, name, value, len); }));
+}
+
+SysResult setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  return to_sys(call("net/setsockopt", ENOPROTOOPT,
+                     [&] { return ::setsockopt(fd, level, name, value, len); }));
+}
+
+SysResult ioctl(int fd, unsigned long request, int* argument) {
+  return to_sys(call("net/ioctl", EINVAL, [&] { return ::ioctl(fd, request, argument); }));
+}
+
+SysResult fcntl(int fd, int command, int argument) {
+  return to_sys(call("net/fcntl", EBADF, [&] { return ::fcntl(fd, command, argument); }));
+}
+
+SysResult poll(pollfd* fds, nfds_t count, int timeout_ms) {
+  return to_sys(wait_retrying("net/poll", ENOMEM, timeout_ms,
+                              [&](int ms) { return ::poll(fds, count, ms); }));
+}
+
+SysResult epoll_create1(int flags) {
+  return to_sys(call("net/epoll_create1", EMFILE, [&] { return ::epoll_create1(flags); }));
+}
+
+SysResult epoll_ctl(int epoll_fd, int op, int fd, epoll_event* event) {
+  return to_sys(
+      call("net/epoll_ctl", ENOMEM, [&] { return ::epoll_ctl(epoll_fd, op, fd, event); }));
+}
+
+SysResult epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) {
+  return to_sys(wait_retrying("net/epoll_wait", ENOMEM, timeout_ms, [&](int ms) {
+    return ::epoll_wait(epoll_fd, events, max_events, ms);
+  }));
+}
+
+SysResult eventfd(unsigned initial, int flags) {
+  return to_sys(call("net/eventfd", EMFILE, [&] { return ::eventfd(initial, flags); }));
+}
+
+SysResult signalfd(int fd, const sigset_t* mask, int flags) {
+  return to_sys(call("net/signalfd", EMFILE, [&] { return ::signalfd(fd, mask, flags); }));
+}
+
+SysResult sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  return to_sys(call("net/sigprocmask", EINVAL, [&] { return ::sigprocmask(how, set, old); }));
+}
+
+SysResult open(const char* path, int flags, mode_t mode) {
+  return to_sys(call("net/open", EMFILE, [&] { return ::open(path, flags, mode); }));
+}
+
+SysResult lstat(const char* path, struct stat* st) {
+  return to_sys(call("net/lstat", EACCES, [&] { return ::lstat(path, st); }));
+}
+
+SysResult unlink(const char* path) {
+  return to_sys(call("net/unlink", EACCES, [&] { return ::unlink(path); }));
+}
+
+SysResult chmod(const char* path, mode_t mode) {
+  return to_sys(call("net/chmod", EPERM, [&] { return ::chmod(path, mode); }));
+}
+
+void close(int fd) noexcept {
+  ::close(fd);
+}
+
+}  // namespace sys
 }  // namespace sockecho::net

@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -18,18 +17,20 @@ bool is_abstract(const std::string& path) { return !path.empty() && path[0] == '
 // Makes room for a new server at path, or says why not.
 void claim_path(const std::string& path, SockType type) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) < 0) {
-    if (errno == ENOENT) return;
-    throw_errno(fmt::format("stat {}", path));
+  if (SysResult r = sys::lstat(path.c_str(), &st); !r.ok()) {
+    if (r.error == ENOENT) return;
+    throw_error(r.error, fmt::format("stat {}", path));
   }
   if (!S_ISSOCK(st.st_mode)) throw_error(EEXIST, fmt::format("{}: not a socket, left untouched", path));
   Fd probe = open_socket(AF_UNIX, type);
   Address a = Address::unix_path(path);
-  if (::connect(probe.get(), a.get(), a.size()) == 0 || errno == EAGAIN || errno == EPROTOTYPE)
+  SysResult c = sys::connect(probe.get(), a.get(), a.size());
+  if (c.ok() || c.error == EAGAIN || c.error == EPROTOTYPE)
     throw_error(EADDRINUSE, fmt::format("bind {}: a server is listening there", path));
-  if (errno != ECONNREFUSED) throw_errno(fmt::format("connect {}", path));
+  if (c.error != ECONNREFUSED) throw_error(c.error, fmt::format("connect {}", path));
   // Nobody answers: a socket file left by a server that died. Replace it.
-  if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw_errno(fmt::format("remove stale {}", path));
+  if (SysResult u = sys::unlink(path.c_str()); !u.ok() && u.error != ENOENT)
+    throw_error(u.error, fmt::format("remove stale {}", path));
 }
 
 }  // namespace
@@ -37,8 +38,8 @@ void claim_path(const std::string& path, SockType type) {
 UnixSocketFile::~UnixSocketFile() {
   if (m_path.empty()) return;
   struct stat st {};
-  if (::lstat(m_path.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino)
-    ::unlink(m_path.c_str());
+  if (sys::lstat(m_path.c_str(), &st).ok() && st.st_dev == m_dev && st.st_ino == m_ino)
+    sys::unlink(m_path.c_str());
 }
 
 UnixSocketFile::UnixSocketFile(UnixSocketFile&& other) noexcept
@@ -64,37 +65,43 @@ UnixListener open_unix_listener(const std::string& path, SockType type,
   Fd fd = open_socket(AF_UNIX, type);
   Address a = Address::unix_path(path);
   // The umask decides the new file's mode at bind time, so no one can connect in the
-  // moment between bind and a chmod.
+  // moment between bind and a chmod. (umask(2) cannot fail, so it has no wrapper in sys.h.)
   mode_t old_mask = mode ? ::umask(static_cast<mode_t>(~*mode & 0777)) : 0;
-  int rc = ::bind(fd.get(), a.get(), a.size());
-  int bind_errno = errno;
+  SysResult bound = sys::bind(fd.get(), a.get(), a.size());
   if (mode) ::umask(old_mask);
-  if (rc < 0) throw_error(bind_errno, fmt::format("bind {}", path));
+  if (!bound.ok()) throw_error(bound.error, fmt::format("bind {}", path));
 
   UnixListener out{std::move(fd), {}};
   if (!is_abstract(path)) {
     struct stat st {};
-    if (::lstat(path.c_str(), &st) < 0) throw_errno(fmt::format("stat {}", path));
+    if (SysResult r = sys::lstat(path.c_str(), &st); !r.ok())
+      throw_error(r.error, fmt::format("stat {}", path));
     out.file = UnixSocketFile(path, st.st_dev, st.st_ino);
-    if (mode && ::chmod(path.c_str(), static_cast<mode_t>(*mode)) < 0)
-      throw_errno(fmt::format("chmod {}", path));
+    if (mode) {
+      if (SysResult r = sys::chmod(path.c_str(), static_cast<mode_t>(*mode)); !r.ok())
+        throw_error(r.error, fmt::format("chmod {}", path));
+    }
   }
-  if (type == SockType::stream && ::listen(out.fd.get(), options.backlog) < 0)
-    throw_errno(fmt::format("listen {}", path));
+  if (type == SockType::stream) {
+    if (SysResult r = sys::listen(out.fd.get(), options.backlog); !r.ok())
+      throw_error(r.error, fmt::format("listen {}", path));
+  }
   return out;
 }
 
 void autobind(int fd) {
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sa_family_t)) < 0)
-    throw_errno("bind an address to be answered at");
+  if (SysResult r = sys::bind(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sa_family_t));
+      !r.ok())
+    throw_error(r.error, "bind an address to be answered at");
 }
 
 std::optional<Credentials> peer_credentials(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid == 0) return std::nullopt;
+  if (!sys::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len).ok() || cred.pid == 0)
+    return std::nullopt;
   return Credentials{cred.pid, cred.uid};
 }
 

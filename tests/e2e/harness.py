@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -164,11 +165,12 @@ class Server:
     binary). stdin is /dev/null (or the given fd), or with closed_stdin=True the server starts
     with fd 0 closed.
     ready='listen' waits for the LISTEN line; ready='proc' finds the port from /proc (for -q);
-    ready=None does not wait.
+    ready=None does not wait. prefix= goes before the binary (a launcher that execs it, so the
+    PID stays the server's, e.g. fiu-run: see FaultServer); env= replaces the environment.
     """
 
     def __init__(self, *args, host="127.0.0.1", udp=False, argv=None, closed_stdin=False,
-                 stdin=subprocess.DEVNULL, ready="listen", timeout=T):
+                 stdin=subprocess.DEVNULL, ready="listen", timeout=T, prefix=(), env=None):
         if argv is None:
             argv = ["serve"] + (["--udp"] if udp else []) + ["-p", "0"]
             if host is not None:
@@ -180,6 +182,8 @@ class Server:
         self.stdin = stdin
         self.ready = ready
         self.timeout = timeout
+        self.prefix = list(prefix)
+        self.env = env
         self.proc = None
         self.port = None
         self.listen_line = None
@@ -189,11 +193,11 @@ class Server:
 
     # -- lifecycle
     def start(self):
-        cmd = self.argv
+        cmd = self.prefix + self.argv
         if self.closed_stdin:
-            cmd = ["sh", "-c", 'exec "$@" 0<&-', "sh"] + self.argv  # exec: same PID
+            cmd = ["sh", "-c", 'exec "$@" 0<&-', "sh"] + cmd  # exec: same PID
         self.proc = subprocess.Popen(cmd, stdin=self.stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=self.env)
         self._stdout = _LineReader(self.proc.stdout)
         self._stdout.start()
         self._stderr = _Collector(self.proc.stderr)
@@ -721,6 +725,12 @@ class E2E(unittest.TestCase):
         self.addCleanup(srv.close)
         return srv.start()
 
+    def fault_server(self, *args, **kw) -> "FaultServer":
+        """A FaultServer (sockecho under fiu-run), closed on cleanup."""
+        srv = FaultServer(*args, **kw)
+        self.addCleanup(srv.close)
+        return srv.start()
+
     def tcp(self, port, host="127.0.0.1", timeout=T) -> socket.socket:
         s = connect(port, host, timeout)
         self.addCleanup(s.close)
@@ -735,3 +745,187 @@ class E2E(unittest.TestCase):
         self.assertEqual(rc, 2, f"exit status (stdout={out!r}, stderr={err!r})")
         self.assertEqual(out, b"", "stdout must be empty on a usage error")
         one_error_line(self, err)
+
+
+# ----------------------------------------------------------------------------- faults (libfiu)
+#
+# A build with -DSOCKECHO_FAULTS=ON checks a libfiu failpoint in every syscall wrapper of
+# src/net/sys.cc ("net/accept4", "net/recv", ..., and "alloc/buffer"; the table with each
+# one's default errno is in docs/FAULTS.md). These helpers switch them in the real binary:
+#
+#   def setUpModule():
+#       require_binary()
+#       require_faults()     # exits 77 (ctest: skipped) without fiu-run/fiu-ctrl or a faults build
+#
+#   # once, with failpoints enabled from the start (fiu-run -c ...):
+#   rc, out, err = run_faulted(["send", f"127.0.0.1:{port}"],
+#                              [fiu_enable("net/connect", errno.ECONNREFUSED)])
+#
+#   # a server, switched at run time by PID (fiu-ctrl):
+#   with FaultServer("--mode", "echo") as srv:            # or self.fault_server(...) in an E2E
+#       srv.fiu(fiu_enable("net/recv", errno.ECONNRESET, onetime=True))
+#       srv.fiu(fiu_enable("net/accept4", errno.EMFILE, probability=0.02))
+#       srv.fiu(fiu_disable("net/accept4"))
+#       rc, rest = srv.stop()                              # SIGTERM: still exit 0, see below
+#
+# What was checked (libfiu 1.1, Debian 12) and is handled here:
+# - errno: the failpoint's failinfo ("failinfo=N"); 0 picks the wrapper's default. An
+#   injected EINTR is retried by the seam, so give it onetime or a probability < 1, or the
+#   call retries for ever.
+# - onetime: fails the next call only, then the failpoint stays enabled but never fires.
+# - enable_random ... probability=P: each call fails with chance P; FIU_PRNG_SEED (seed=)
+#   makes the sequence repeatable.
+# - Names take a trailing wildcard: "net/*".
+# - fiu-run's preload starts libfiu's remote-control thread (the fifo fiu-ctrl writes to)
+#   before main, with no signals blocked; serve and probe block SIGINT/SIGTERM in their own
+#   thread only and read them from a signalfd, so the kernel would hand a SIGTERM to libfiu's
+#   thread and kill the process (rc -15 instead of 0). FaultServer therefore execs serve and
+#   probe with SIGINT and SIGTERM already blocked in every thread (not send: it dies of
+#   SIGINT by default). run_faulted needs no fifo, so starts no such thread (fiu-run -f '').
+# - The fifo lives in a private temp dir (fiu-run -f), removed when the server is closed.
+# - fiu-run -x (posix=True) adds libfiu's libc wrappers ("posix/io/net/accept", ...,
+#   "libc/mm/malloc"). Our failpoints do not need it. It crashes ASan builds (SIGSEGV at
+#   start), so posix=True skips when SOCKECHO_SANITIZED=1.
+# - Under ASan, fiu-run's LD_PRELOAD puts libfiu before the ASan runtime:
+#   ASAN_OPTIONS=verify_asan_link_order=0 is added, and the fifo paths libfiu and its
+#   preload strdup() and never free are suppressed for LeakSanitizer (fiu.lsan.supp).
+
+FIU_RUN = "fiu-run"
+FIU_CTRL = "fiu-ctrl"
+_FIU_LSAN_SUPPRESSIONS = os.path.join(HERE, "fiu.lsan.supp")
+
+
+def faults_built() -> bool:
+    """Whether $SOCKECHO has the failpoints: from $SOCKECHO_FAULTS (set by ctest), else
+    whether the binary links libfiu (a failpoint name alone may be in any build's debug info)."""
+    flag = os.environ.get("SOCKECHO_FAULTS")
+    if flag is not None:
+        return flag.upper() in ("1", "ON", "TRUE", "YES")
+    try:
+        with open(SOCKECHO, "rb") as f:
+            return b"libfiu.so" in f.read()
+    except OSError:
+        return False
+
+
+def _faults_missing():
+    for tool in (FIU_RUN, FIU_CTRL):
+        if not have_tool(tool):
+            return f"{tool} is not installed (Debian: fiu-utils)"
+    if not faults_built():
+        return "sockecho was built without -DSOCKECHO_FAULTS=ON"
+    return None
+
+
+def require_faults():
+    """Call from setUpModule (or before unittest.main): without fiu-run/fiu-ctrl or a faults
+    build the whole file exits 77, which ctest counts as skipped."""
+    why = _faults_missing()
+    if why:
+        skip_file(why)
+
+
+def _skip_without_faults(posix=False):
+    why = _faults_missing()
+    if why:
+        raise unittest.SkipTest(why)  # inside a test: skip it (require_faults skips the file)
+    if posix and os.environ.get("SOCKECHO_SANITIZED") == "1":
+        raise unittest.SkipTest("fiu-run -x crashes ASan builds")
+
+
+def fiu_enable(name, err=0, onetime=False, probability=None) -> str:
+    """A libfiu command enabling failpoint name: fail with errno err (0: the wrapper's
+    default), only once, or with a probability (0..1)."""
+    params = f"name={name},failinfo={int(err)}"
+    if onetime:
+        params += ",onetime"
+    if probability is not None:
+        return f"enable_random {params},probability={probability}"
+    return f"enable {params}"
+
+
+def fiu_disable(name) -> str:
+    return f"disable name={name}"
+
+
+def _fiu_env(seed=None, env=None):
+    env = dict(os.environ if env is None else env)
+    asan = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "verify_asan_link_order=0"
+    lsan = env.get("LSAN_OPTIONS", "")
+    env["LSAN_OPTIONS"] = ((lsan + ":" if lsan else "") +
+                           f"suppressions={_FIU_LSAN_SUPPRESSIONS}:print_suppressions=0")
+    if seed is not None:
+        env["FIU_PRNG_SEED"] = str(seed)
+    return env
+
+
+# Execs argv[1:] with SIGINT and SIGTERM blocked, so that every thread of the program
+# (libfiu's remote-control thread too) starts with them blocked: see above.
+_BLOCK_AND_EXEC = ("import os, signal, sys; "
+                   "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}); "
+                   "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
+def fiu_prefix(commands=(), ctrl=None, posix=False, block_signals=False):
+    """The argv before the binary that runs it under fiu-run with these initial commands.
+    ctrl: the fifo base path for fiu-ctrl (None: no remote control)."""
+    argv = [FIU_RUN, "-f", ctrl or ""]
+    if posix:
+        argv.append("-x")
+    for c in commands:
+        argv += ["-c", c]
+    if block_signals:
+        argv = [sys.executable, "-c", _BLOCK_AND_EXEC] + argv
+    return argv
+
+
+def run_faulted(args, commands, input=None, timeout=T, stdin=None, posix=False, seed=None,
+                env=None):
+    """Run sockecho once under fiu-run with the failpoints of commands (fiu_enable(...))
+    enabled from the start; (rc, stdout, stderr). No remote control: nothing to fiu-ctrl."""
+    _skip_without_faults(posix)
+    argv = fiu_prefix(commands, posix=posix) + [SOCKECHO] + list(args)
+    rc, out, err, _ = run_timed(argv, input=input, timeout=timeout, stdin=stdin,
+                                env=_fiu_env(seed, env))
+    return rc, out, err
+
+
+def fiu_ctrl(pid, ctrl, *commands, timeout=T):
+    """Apply libfiu commands to a running process by PID through its fifo (fiu-ctrl).
+    fiu-ctrl exits 0 even when a command fails: any output from it is a failure here."""
+    for c in commands:
+        argv = [FIU_CTRL, "-f", ctrl, "-c", c, str(pid)]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"fiu-ctrl {c!r} {pid}: no answer within {timeout}s "
+                                 "(was the process started by FaultServer?)")
+        if r.returncode != 0 or r.stdout.strip() or r.stderr.strip():
+            raise AssertionError(f"fiu-ctrl {c!r} {pid} failed: rc={r.returncode} "
+                                 f"stdout={r.stdout!r} stderr={r.stderr!r}")
+
+
+class FaultServer(Server):
+    """A Server run under fiu-run: faults= are enabled before main, .fiu(*commands) switches
+    failpoints while it runs (fiu-ctrl by PID). Everything else as Server, and SIGTERM still
+    ends serve with 0 (see the notes above). seed= fixes the random failpoints' sequence."""
+
+    def __init__(self, *args, faults=(), posix=False, seed=None, env=None, **kw):
+        _skip_without_faults(posix)
+        self._ctrl_dir = tempfile.mkdtemp(prefix="sockecho-fiu-")
+        self.ctrl = os.path.join(self._ctrl_dir, "fiu")
+        super().__init__(*args, env=_fiu_env(seed, env), **kw)
+        sub = self.argv[1] if len(self.argv) > 1 else ""
+        self.prefix = fiu_prefix(faults, ctrl=self.ctrl, posix=posix,
+                                 block_signals=sub in ("serve", "probe"))
+
+    def fiu(self, *commands, timeout=T):
+        fiu_ctrl(self.pid, self.ctrl, *commands, timeout=timeout)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self._ctrl_dir, ignore_errors=True)
