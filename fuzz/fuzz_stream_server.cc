@@ -253,7 +253,7 @@ void Harness::run(const std::uint8_t* data, std::size_t size) {
   m_reason.clear();
   m_log.clear();
   m_closed_before = m_closed;
-  const std::uint64_t reads_before = m_server->summary().messages;
+  const std::uint64_t reads_before = m_server->stats().messages;
 
   connect_client();
   bool gone = false;  // a send failed: the server reset us
@@ -305,7 +305,7 @@ void Harness::run(const std::uint8_t* data, std::size_t size) {
     close_client(false);
     pump([&] { return server_closed(); }, "CLOSED after the client's close");
   }
-  const std::uint64_t reads = m_server->summary().messages - reads_before;
+  const std::uint64_t reads = m_server->stats().messages - reads_before;
 
   check(m_closed - m_closed_before == 1,
         "server reported " + std::to_string(m_closed - m_closed_before) +
