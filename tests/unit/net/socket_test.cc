@@ -1,3 +1,4 @@
+#include "system_error_of.h"
 #include "net/socket.h"
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "net/sys.h"
 
 using namespace sockecho::net;
+using sockecho::test::error_of;
 
 namespace {
 
@@ -50,16 +52,6 @@ Connection connect_loopback() {
   pollfd w{c.client.get(), POLLOUT, 0};
   REQUIRE(sys::poll(&w, 1, 5000).value == 1);
   return c;
-}
-
-int error_of(const std::function<void()>& fn, std::string& what) {
-  try {
-    fn();
-  } catch (const std::system_error& e) {
-    what = e.what();
-    return e.code().value();
-  }
-  return 0;
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "system_error_of.h"
 #include "net/unix_socket_file.h"
 
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "net/sys.h"
 
 using namespace sockecho::net;
+using sockecho::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,16 +46,6 @@ bool answers(const std::string& path) {
   Fd fd = open_socket(AF_UNIX, SockType::stream);
   Address a = Address::unix_path(path);
   return sys::connect(fd.get(), a.get(), a.size()).ok();
-}
-
-int error_of(const std::function<void()>& fn, std::string& what) {
-  try {
-    fn();
-  } catch (const std::system_error& e) {
-    what = e.what();
-    return e.code().value();
-  }
-  return 0;
 }
 
 }  // namespace
