@@ -213,6 +213,7 @@ struct PausedClient {
 };
 
 void enable_once(const char* name, int error) {
+  fiu_init(0);
   fiu_enable(name, 1, reinterpret_cast<void*>(static_cast<std::uintptr_t>(error)), FIU_ONETIME);
 }
 
