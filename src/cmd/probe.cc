@@ -136,6 +136,17 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     if (o.json) out.emit(e.last);
   };
 
+  // Set up before the first probe starts (probes that finish at once print their rows in
+  // submit): a setup failure then ends probe before it printed anything, instead of
+  // after a part of the rows, with no summary.
+  const bool anything_to_probe =
+      o.count > 0 && std::any_of(endpoints.begin(), endpoints.end(),
+                                 [](const Endpoint& e) { return !e.spec->candidates.empty(); });
+  if (anything_to_probe) {
+    // Ctrl-C during --count ends early with the statistics so far, as ping does.
+    loop.on_signals({SIGINT, SIGTERM}, [&loop](int) { loop.stop(); });
+  }
+
   // Round k of every endpoint before round k+1: submissions come in time order.
   for (std::size_t k = 0; k < o.count; ++k) {
     for (Endpoint& e : endpoints) {
@@ -150,11 +161,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
       });
     }
   }
-  if (outstanding > 0) {
-    // Ctrl-C during --count ends early with the statistics so far, as ping does.
-    loop.on_signals({SIGINT, SIGTERM}, [&loop](int) { loop.stop(); });
-    loop.run();
-  }
+  if (outstanding > 0) loop.run();
 
   std::vector<Endpoint*> rows;
   rows.reserve(endpoints.size());

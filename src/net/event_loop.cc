@@ -5,10 +5,24 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "net/sys.h"
 
 namespace sockecho::net {
+namespace {
+
+// How long the loop pauses after epoll_wait failed for want of memory (or any other
+// error that is not a broken loop) before it waits again.
+constexpr auto k_wait_backoff = std::chrono::milliseconds(10);
+
+// epoll_wait's errors that mean the loop itself is broken (a bad epoll fd or buffer):
+// waiting again cannot help.
+bool broken_loop(int error) {
+  return error == EBADF || error == EFAULT || error == EINVAL;
+}
+
+}  // namespace
 
 class EventLoop::SignalHandler final : public EventLoop::Handler {
  public:
@@ -169,8 +183,13 @@ void EventLoop::run() {
   while (!m_stopped) {
     SysResult r = sys::epoll_wait(m_epoll.get(), m_events.data(),
                                   static_cast<int>(m_events.size()), next_timeout_ms());
-    if (!r.ok()) throw_error(r.error, "epoll_wait");
-    int n = r.value;
+    if (!r.ok() && broken_loop(r.error)) throw_error(r.error, "epoll_wait");
+    // Any other failure (ENOMEM; EINTR is retried in the seam) is this one wait's, not the
+    // service's: nothing was taken from the ready list, so pause briefly (without a pause,
+    // a persistent failure would spin) and wait again; timers and deferred work due
+    // meanwhile still run. Throwing here would end every client's service (serve exits).
+    if (!r.ok()) std::this_thread::sleep_for(k_wait_backoff);
+    int n = r.ok() ? r.value : 0;
     m_now = Clock::now();
     for (int i = 0; i < n; ++i)
       static_cast<Handler*>(m_events[static_cast<std::size_t>(i)].data.ptr)

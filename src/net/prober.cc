@@ -229,7 +229,9 @@ class Prober::Probe final : public EventLoop::Handler {
     if (m_timer == 0)
       m_timer = m_prober.m_loop.add_timer(Clock::now() + m_spec->timeout, [this] {
         m_timer = 0;
-        timed_out();
+        // Guarded like every entry point: a connect timeout tries the next candidate, whose
+        // registration may fail, and that must fail this probe, not escape the loop.
+        guarded([this] { timed_out(); });
       });
   }
 

@@ -58,11 +58,25 @@ void StreamServer::start() {
 
 void StreamServer::watch_listener() {
   // EPOLLEXCLUSIVE: of the loops sharing the listener, one is woken per client.
-  m_loop.add(m_listener->get(), EPOLLIN | (m_shared ? std::uint32_t{EPOLLEXCLUSIVE} : 0u), this);
+  try {
+    m_loop.add(m_listener->get(), EPOLLIN | (m_shared ? std::uint32_t{EPOLLEXCLUSIVE} : 0u), this);
+  } catch (const std::system_error& e) {
+    // EEXIST: removing it when accepting paused failed, so it is still registered, with
+    // these same events and handler: watching again is what we want.
+    if (e.code().value() != EEXIST) throw;
+  }
   m_watching = true;
 }
 
-void StreamServer::on_events(std::uint32_t) { accept_ready(); }
+void StreamServer::on_events(std::uint32_t) {
+  if (!m_watching) {
+    // Paused, but the removal failed (or this event was already in the batch): try again,
+    // or the level-triggered listener wakes the loop in a spin until accepting resumes.
+    if (m_listener) m_loop.remove(m_listener->get());
+    return;
+  }
+  accept_ready();
+}
 
 void StreamServer::accept_ready() {
   for (int i = 0; i < k_accepts_per_wakeup && m_watching; ++i) {
@@ -104,6 +118,10 @@ void StreamServer::pause_accepting() {
   if (!m_watching) return;
   m_loop.remove(m_listener->get());
   m_watching = false;
+  schedule_resume();
+}
+
+void StreamServer::schedule_resume() {
   m_resume = m_loop.add_timer(k_accept_backoff, [this] {
     m_resume = 0;
     if (!m_accepting) return;
@@ -111,7 +129,9 @@ void StreamServer::pause_accepting() {
       if (!m_spare) m_spare = open_spare();
       watch_listener();
     } catch (const std::system_error&) {
-      pause_accepting();  // the registration itself failed: later, again
+      // The registration itself failed: later, again. (Not pause_accepting(), which does
+      // nothing when not watching: accepting would never resume.)
+      schedule_resume();
     }
   });
 }

@@ -45,6 +45,7 @@ class StreamServer final : public EventLoop::Handler, public Service {
   Peer peer_of(int fd, const Address& address) const;
   void watch_listener();
   void pause_accepting();
+  void schedule_resume();
   void stop_accepting();
   void session_closed(StreamSession* session);
   std::size_t client_count() const;

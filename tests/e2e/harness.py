@@ -8,11 +8,14 @@ the server's LISTEN line (or a peer's own "listening" message) is the readiness 
 """
 
 import errno
+import hashlib
 import json
 import os
 import queue
+import random
 import re
 import select
+import selectors
 import shutil
 import signal
 import socket
@@ -428,6 +431,147 @@ class Peer:
         return self._out.data()
 
 
+# ----------------------------------------------------------------------------- transfers
+
+MiB = 1024 * 1024
+
+
+def sha(b) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def payload(rng: random.Random, n: int) -> bytes:
+    """n pseudo-random bytes, a third of them ASCII lower-case, so upper() changes plenty."""
+    raw = bytearray(rng.randbytes(n))
+    letters = rng.randbytes(n)
+    raw[::3] = bytes(0x61 + b % 26 for b in letters[::3])
+    return bytes(raw)
+
+
+def fd_count(pid) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def first_difference(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    for i in range(0, n, 4096):
+        if a[i:i + 4096] != b[i:i + 4096]:
+            for j in range(i, min(n, i + 4096)):
+                if a[j] != b[j]:
+                    return j
+    return n
+
+
+class Stream:
+    """One client connection driven by pump(): sends data, half-closes, reads to EOF.
+
+    hold_reads: do not read until everything is sent, or until no write makes progress (the
+    server stopped reading because this client does not read its replies).
+    """
+
+    def __init__(self, sock, data: bytes, hold_reads=False, sent=0, name=""):
+        self.sock = sock
+        self.data = data
+        self.view = memoryview(data)
+        self.sent = sent
+        self.got = bytearray()
+        self.shut = False
+        self.eof = False
+        self.error = None
+        self.reading = not hold_reads
+        self.shut_before_reading = False
+        self.name = name
+        sock.setblocking(False)
+
+    def mask(self):
+        if self.eof or self.error is not None:
+            return 0
+        m = 0
+        if self.sent < len(self.data):
+            m |= selectors.EVENT_WRITE
+        if self.reading:
+            m |= selectors.EVENT_READ
+        return m
+
+    def _maybe_shut(self):
+        if self.sent == len(self.data) and not self.shut:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.shut = True
+            if not self.reading:
+                self.shut_before_reading = True
+                self.reading = True
+
+
+def pump(streams, timeout=3 * T, progress=None):
+    """Drive every Stream until each saw EOF or an error, or timeout; returns seconds taken.
+    progress(stream), if given, is called after each event handled for a stream."""
+    sel = selectors.DefaultSelector()
+    registered = {}
+
+    def update(s):
+        m = s.mask()
+        old = registered.get(s)
+        if m == 0:
+            if old is not None:
+                sel.unregister(s.sock)
+                del registered[s]
+        elif old is None:
+            sel.register(s.sock, m, s)
+            registered[s] = m
+        elif old != m:
+            sel.modify(s.sock, m, s)
+            registered[s] = m
+
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    try:
+        for s in streams:
+            try:
+                s._maybe_shut()
+            except OSError as e:
+                s.error = e
+            update(s)
+        while registered:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            events = sel.select(timeout=min(left, 0.2))
+            if not events:
+                # Nothing moved for 0.2 s: the writers are stalled behind their unread replies.
+                for s in streams:
+                    if not s.reading:
+                        s.reading = True
+                        update(s)
+                continue
+            for key, ev in events:
+                s = key.data
+                if ev & selectors.EVENT_WRITE and s.error is None:
+                    try:
+                        s.sent += s.sock.send(s.view[s.sent:s.sent + 262144])
+                        s._maybe_shut()
+                    except BlockingIOError:
+                        pass
+                    except OSError as e:
+                        s.error = e
+                if ev & selectors.EVENT_READ and s.error is None:
+                    try:
+                        chunk = s.sock.recv(1 << 20)
+                        if chunk:
+                            s.got += chunk
+                        else:
+                            s.eof = True
+                    except BlockingIOError:
+                        pass
+                    except OSError as e:
+                        s.error = e
+                update(s)
+                if progress is not None:
+                    progress(s)
+    finally:
+        sel.close()
+    return time.monotonic() - t0
+
+
 # ----------------------------------------------------------------------------- /proc
 
 def _socket_inodes(pid):
@@ -740,6 +884,15 @@ class E2E(unittest.TestCase):
         s = udp_socket(host, timeout)
         self.addCleanup(s.close)
         return s
+
+    def assertSameBytes(self, got, want, what):
+        """got == want, or a failure that says where they part (not two megabyte dumps)."""
+        got, want = bytes(got), bytes(want)
+        if (len(got), sha(got)) != (len(want), sha(want)):
+            i = first_difference(got, want)
+            self.fail(f"{what}: got {len(got)} bytes sha256 {sha(got)[:16]}, want {len(want)} bytes "
+                      f"sha256 {sha(want)[:16]}; first difference at byte {i}: "
+                      f"got {got[i:i + 16]!r} want {want[i:i + 16]!r}")
 
     def assertUsageError(self, rc, out, err):
         self.assertEqual(rc, 2, f"exit status (stdout={out!r}, stderr={err!r})")

@@ -20,8 +20,9 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, SOCKECHO, T, Server, _kill_and_reap, connect, ipv6_available, kv,
-                     no_pending_connection, no_pending_datagram, one_error_line, recv_exact,
+from harness import (E2E, MiB, SOCKECHO, T, Server, Stream, _kill_and_reap, connect, fd_count,
+                     first_difference, ipv6_available, kv, no_pending_connection,
+                     no_pending_datagram, one_error_line, payload, pump, recv_exact,
                      require_binary, require_tool, rss_kib, run_timed, upper)
 
 
@@ -29,25 +30,8 @@ def setUpModule():
     require_binary()
 
 
-MiB = 1024 * 1024
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RNG_SEED = 7  # issue 7; every random payload and command line below comes from this seed
-
-
-def sha(b) -> str:
-    return hashlib.sha256(b).hexdigest()
-
-
-def payload(rng: random.Random, n: int) -> bytes:
-    """n pseudo-random bytes, a third of them ASCII lower-case, so upper() changes plenty."""
-    raw = bytearray(rng.randbytes(n))
-    letters = rng.randbytes(n)
-    raw[::3] = bytes(0x61 + b % 26 for b in letters[::3])
-    return bytes(raw)
-
-
-def fd_count(pid) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def cpu_seconds(pid) -> float:
@@ -85,136 +69,11 @@ def rst_close(sock):
     sock.close()
 
 
-def first_difference(a: bytes, b: bytes) -> int:
-    n = min(len(a), len(b))
-    for i in range(0, n, 4096):
-        if a[i:i + 4096] != b[i:i + 4096]:
-            for j in range(i, min(n, i + 4096)):
-                if a[j] != b[j]:
-                    return j
-    return n
-
-
-class Stream:
-    """One client connection driven by pump(): sends data, half-closes, reads to EOF.
-
-    hold_reads: do not read until everything is sent, or until no write makes progress (the
-    server stopped reading because this client does not read its replies).
-    """
-
-    def __init__(self, sock, data: bytes, hold_reads=False, sent=0, name=""):
-        self.sock = sock
-        self.data = data
-        self.view = memoryview(data)
-        self.sent = sent
-        self.got = bytearray()
-        self.shut = False
-        self.eof = False
-        self.error = None
-        self.reading = not hold_reads
-        self.shut_before_reading = False
-        self.name = name
-        sock.setblocking(False)
-
-    def mask(self):
-        if self.eof or self.error is not None:
-            return 0
-        m = 0
-        if self.sent < len(self.data):
-            m |= selectors.EVENT_WRITE
-        if self.reading:
-            m |= selectors.EVENT_READ
-        return m
-
-    def _maybe_shut(self):
-        if self.sent == len(self.data) and not self.shut:
-            self.sock.shutdown(socket.SHUT_WR)
-            self.shut = True
-            if not self.reading:
-                self.shut_before_reading = True
-                self.reading = True
-
-
-def pump(streams, timeout=3 * T):
-    """Drive every Stream until each saw EOF or an error, or timeout; returns seconds taken."""
-    sel = selectors.DefaultSelector()
-    registered = {}
-
-    def update(s):
-        m = s.mask()
-        old = registered.get(s)
-        if m == 0:
-            if old is not None:
-                sel.unregister(s.sock)
-                del registered[s]
-        elif old is None:
-            sel.register(s.sock, m, s)
-            registered[s] = m
-        elif old != m:
-            sel.modify(s.sock, m, s)
-            registered[s] = m
-
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    try:
-        for s in streams:
-            try:
-                s._maybe_shut()
-            except OSError as e:
-                s.error = e
-            update(s)
-        while registered:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            events = sel.select(timeout=min(left, 0.2))
-            if not events:
-                # Nothing moved for 0.2 s: the writers are stalled behind their unread replies.
-                for s in streams:
-                    if not s.reading:
-                        s.reading = True
-                        update(s)
-                continue
-            for key, ev in events:
-                s = key.data
-                if ev & selectors.EVENT_WRITE and s.error is None:
-                    try:
-                        s.sent += s.sock.send(s.view[s.sent:s.sent + 262144])
-                        s._maybe_shut()
-                    except BlockingIOError:
-                        pass
-                    except OSError as e:
-                        s.error = e
-                if ev & selectors.EVENT_READ and s.error is None:
-                    try:
-                        chunk = s.sock.recv(1 << 20)
-                        if chunk:
-                            s.got += chunk
-                        else:
-                            s.eof = True
-                    except BlockingIOError:
-                        pass
-                    except OSError as e:
-                        s.error = e
-                update(s)
-    finally:
-        sel.close()
-    return time.monotonic() - t0
-
-
 class Faults(E2E):
     def setUp(self):
         self.rng = random.Random(f"{RNG_SEED}:{self.id()}")
 
     # ------------------------------------------------------------------ helpers
-    def assertSameBytes(self, got, want, what):
-        got, want = bytes(got), bytes(want)
-        if (len(got), sha(got)) != (len(want), sha(want)):
-            i = first_difference(got, want)
-            self.fail(f"{what}: got {len(got)} bytes sha256 {sha(got)[:16]}, want {len(want)} bytes "
-                      f"sha256 {sha(want)[:16]}; first difference at byte {i}: "
-                      f"got {got[i:i + 16]!r} want {want[i:i + 16]!r}")
-
     def round_trip(self, sock, n=64, tag=b"") -> float:
         """One checked request/reply on sock; its seconds."""
         data = tag + payload(self.rng, n) + b"\n"

@@ -88,3 +88,52 @@ TEST_CASE("net::EventLoop delivers signals on the loop") {
   loop.run();
   CHECK(got == SIGUSR1);
 }
+
+#ifdef SOCKECHO_FAULTS
+#include <system_error>
+
+#include "failpoint.h"
+
+TEST_CASE("net::EventLoop waits again after epoll_wait fails for want of memory") {
+  // A failed wait is that wait's trouble: the loop pauses, waits again, and readiness and
+  // timers are still delivered (it used to throw, which ended serve for every client).
+  EventLoop loop;
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+  Fd r(fds[0]), w(fds[1]);
+  bool readable = false;
+  Counter c;
+  c.fn = [&](std::uint32_t) {
+    readable = true;
+    loop.stop();
+  };
+  loop.add(r.get(), EPOLLIN, &c);
+  REQUIRE(::write(w.get(), "x", 1) == 1);
+  loop.add_timer(5s, [&] { loop.stop(); });  // a broken loop fails the test, not hangs it
+  auto start = EventLoop::Clock::now();
+  {
+    sockecho::test::Failpoint some("net/epoll_wait", ENOMEM, sockecho::test::Probability{0.5f});
+    REQUIRE_NOTHROW(loop.run());
+  }
+  CHECK(readable);
+  loop.remove(r.get());
+  bool fired = false;
+  {
+    auto once = sockecho::test::Failpoint::once("net/epoll_wait", ENOMEM);
+    loop.add_timer(20ms, [&] {
+      fired = true;
+      loop.stop();
+    });
+    REQUIRE_NOTHROW(loop.run());
+  }
+  CHECK(fired);
+  CHECK(EventLoop::Clock::now() - start < 4s);
+}
+
+TEST_CASE("net::EventLoop still throws when epoll_wait says the loop is broken") {
+  EventLoop loop;
+  loop.add_timer(5s, [&] { loop.stop(); });
+  sockecho::test::Failpoint fp("net/epoll_wait", EBADF);
+  CHECK_THROWS_AS(loop.run(), std::system_error);
+}
+#endif  // SOCKECHO_FAULTS

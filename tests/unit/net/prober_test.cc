@@ -145,3 +145,35 @@ TEST_CASE("net::Prober keeps at most `concurrency` probes in flight") {
   CHECK(done == 20);  // no one answers the echo: each ends by its timeout, 3 at a time
   CHECK(max_in_flight <= 3);
 }
+
+#ifdef SOCKECHO_FAULTS
+#include <fiu-control.h>
+#include <fiu.h>
+#include <poll.h>
+
+#include <cstdint>
+
+TEST_CASE("net::Prober fails the probe, not the loop, when the next candidate cannot be watched") {
+  // A listener with a full accept queue drops SYNs: a connect to it times out.
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{0, false, false});
+  std::uint16_t port = Address::local_of(listener.get()).port();
+  Fd filler = open_socket(AF_INET, SockType::stream);
+  Address a = loopback(port);
+  ::connect(filler.get(), a.get(), a.size());  // takes the one place in the queue
+  pollfd p{filler.get(), POLLOUT, 0};
+  REQUIRE(::poll(&p, 1, 2000) == 1);  // connected: it is in the queue
+  Run r;
+  r.probe(ProbeSpec{{loopback(port), loopback(port)}, SockType::stream, 300ms, false, "", ""});
+  // Before the first candidate times out: from then on, registering with epoll fails, so
+  // the second candidate (tried from the timeout's timer) cannot be watched.
+  fiu_init(0);
+  r.loop.add_timer(150ms, [] {
+    fiu_enable("net/epoll_ctl", 1, reinterpret_cast<void*>(std::uintptr_t{ENOMEM}), 0);
+  });
+  CHECK_NOTHROW(r.run());
+  fiu_disable("net/epoll_ctl");
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].state == ProbeState::error);
+  CHECK(r.outcomes[0].error == ENOMEM);
+}
+#endif  // SOCKECHO_FAULTS

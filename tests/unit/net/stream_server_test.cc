@@ -189,3 +189,69 @@ TEST_CASE("net::StreamServer closes idle clients") {
     if (auto* c = std::get_if<CloseEvent>(&e)) saw_idle |= c->reason == CloseReason::idle;
   CHECK(saw_idle);
 }
+
+#ifdef SOCKECHO_FAULTS
+#include "failpoint.h"
+
+namespace {
+
+// The round trip of one client that connects while accepting is paused; on the main
+// thread, after the loop has run.
+struct PausedClient {
+  std::string reply;
+  std::chrono::steady_clock::duration took{};
+
+  void run(std::uint16_t port) {  // on a thread of its own: no assertions in here
+    auto start = std::chrono::steady_clock::now();
+    Client c(port);
+    c.send("hi\n");
+    reply = c.recv_exactly(3);
+    took = std::chrono::steady_clock::now() - start;
+    Client stopper(port);
+    stopper.send("halt\n");
+  }
+};
+
+void enable_once(const char* name, int error) {
+  fiu_init(0);
+  fiu_enable(name, 1, reinterpret_cast<void*>(static_cast<std::uintptr_t>(error)), FIU_ONETIME);
+}
+
+}  // namespace
+
+TEST_CASE("net::StreamServer resumes accepting when re-registering the listener fails") {
+  // accept4 fails for want of memory: accepting pauses 100 ms. When it resumes, the
+  // listener's registration fails too: it must pause again, not stop accepting for good.
+  Fixture f(with_shutdown_word());
+  enable_once("net/accept4", ENOMEM);
+  // After the pause's removal, before the resume's registration.
+  f.loop.add_timer(50ms, [] { enable_once("net/epoll_ctl", ENOMEM); });
+  PausedClient pc;
+  std::thread client([&] { pc.run(f.port); });
+  f.loop.run();
+  client.join();
+  fiu_disable("net/accept4");
+  fiu_disable("net/epoll_ctl");
+  CHECK(pc.reply == "HI\n");
+  CHECK(pc.took >= 190ms);  // two back-offs
+  CHECK(pc.took < 5s);
+  CHECK(f.server->stats().errors == 1);
+}
+
+TEST_CASE("net::StreamServer resumes accepting when removing the listener failed") {
+  // The pause's EPOLL_CTL_DEL fails: the listener stays registered (and readable). The
+  // server must neither spin on it nor fail to watch it again (EEXIST) when it resumes.
+  Fixture f(with_shutdown_word());
+  enable_once("net/accept4", ENOMEM);
+  enable_once("net/epoll_ctl", ENOMEM);
+  PausedClient pc;
+  std::thread client([&] { pc.run(f.port); });
+  f.loop.run();
+  client.join();
+  fiu_disable("net/accept4");
+  fiu_disable("net/epoll_ctl");
+  CHECK(pc.reply == "HI\n");
+  CHECK(pc.took >= 90ms);
+  CHECK(pc.took < 5s);
+}
+#endif  // SOCKECHO_FAULTS
