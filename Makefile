@@ -11,12 +11,12 @@ DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PORT       ?= 48763
 
-# One package a word; add one where its first user is. Build: everything configuring and
-# building build/ needs, its tests included (build/ has them, so `make run` configures
-# tests/CMakeLists.txt too): compiler, cmake, ninja, the three fixed libraries, Catch2, and
-# python3, which tests/CMakeLists.txt finds to register the e2e tests. A library the tests
-# link belongs here as well. Test: what the tests run: the peers the e2e tests talk to and
-# the tools that check the docs and the packages.
+# A new package goes in the list of the first target that needs it. Build: everything the
+# configure and build of build/ need, its tests included (build/ has them, so `make run`
+# configures tests/CMakeLists.txt too): compiler, cmake, ninja, the three fixed libraries,
+# Catch2, and python3, which tests/CMakeLists.txt finds to register the e2e tests. A library
+# the tests link belongs here as well. Test: what the tests run: the peers the e2e tests
+# talk to and the tools that check the docs and the packages.
 BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3
 TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
               dpkg-dev file
@@ -55,9 +55,9 @@ deps-fuzz:
 # a stamp written only once cmake has succeeded. CMakeCache.txt is no stamp: a configure
 # that fails writes it too. Every tree's stamp depends on this Makefile (its flags) and,
 # order-only, on the deps targets, so the generator is chosen here, at recipe time, after
-# they ran: $$CMAKE_GENERATOR, else Ninja when it is there (deps-build installs it), else
-# CMake's default. A cache written for another generator (a configure before ninja was
-# installed) can't be reused: it goes, as CMake's error message says.
+# they ran: CMAKE_GENERATOR from the environment, else Ninja when it is there (deps-build
+# installs it), else CMake's default. A cache written for another generator (a configure
+# before ninja was installed) can't be reused: it goes, as CMake's error message says.
 define configure
 	@rm -f $@; \
 	gen="$${CMAKE_GENERATOR:-$$(command -v ninja >/dev/null 2>&1 && echo Ninja || echo 'Unix Makefiles')}"; \
