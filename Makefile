@@ -1,23 +1,29 @@
 # sockecho's front door. `make run` and `make test` are the two commands a fresh Debian
 # machine needs; both install missing packages first (as root) or print the apt-get line.
+# .ci/fresh-machine proves it: both commands in a minbase Debian 12 chroot with only make.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 PORT       ?= 48763
 
-# Build: compiler, cmake, the three fixed libraries. Test: the peers the e2e tests talk to
-# and the tools that check the docs.
-BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 libfiu-dev
-TEST_PKGS  := python3 netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
-              dpkg-dev file fiu-utils
-BENCH_PKGS := ncat coreutils
+# A new package goes in the list of the first target that needs it. Build: everything the
+# configure and build of build/ need, its tests included (build/ has them, so `make run`
+# configures tests/CMakeLists.txt too): compiler, cmake, ninja, the three fixed libraries,
+# Catch2, and python3, which tests/CMakeLists.txt finds to register the e2e tests. A library
+# the tests link belongs here as well. Test: what the tests run: the peers the e2e tests
+# talk to and the tools that check the docs and the packages.
+BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev
+TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
+              dpkg-dev file fiu-utils netbase
+BENCH_PKGS := ncat socat netcat-openbsd coreutils
+FUZZ_PKGS  := clang libclang-rt-dev
 
-.PHONY: all deps deps-build deps-test deps-bench build run serve test test-dev test-asan test-tsan test-fuzz \
+.PHONY: all deps deps-build deps-test deps-bench deps-fuzz build run serve test test-dev test-asan test-tsan test-fuzz \
         bench install uninstall clean format fuzz deb
 
 all: build
@@ -42,12 +48,31 @@ deps-test:
 	$(call ensure_pkgs,$(TEST_PKGS))
 deps-bench:
 	$(call ensure_pkgs,$(BENCH_PKGS))
+deps-fuzz:
+	$(call ensure_pkgs,$(FUZZ_PKGS))
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON \
-	  -DSOCKECHO_FAULTS=ON
+# Configures the build tree $(1) with the CMake flags $(2): the recipe of $(1)/.configured,
+# a stamp written only once cmake has succeeded. CMakeCache.txt is no stamp: a configure
+# that fails writes it too. Every tree's stamp depends on this Makefile (its flags) and,
+# order-only, on the deps targets, so the generator is chosen here, at recipe time, after
+# they ran: CMAKE_GENERATOR from the environment, else Ninja when it is there (deps-build
+# installs it), else CMake's default. A cache written for another generator (a configure
+# before ninja was installed) can't be reused: it goes, as CMake's error message says.
+define configure
+	@rm -f $@; \
+	gen="$${CMAKE_GENERATOR:-$$(command -v ninja >/dev/null 2>&1 && echo Ninja || echo 'Unix Makefiles')}"; \
+	if [ -f $(1)/CMakeCache.txt ] && ! grep -qxF "CMAKE_GENERATOR:INTERNAL=$$gen" $(1)/CMakeCache.txt; then \
+	  echo "make: $(1)/ was configured for another generator; configuring it afresh for $$gen"; \
+	  rm -rf $(1)/CMakeCache.txt $(1)/CMakeFiles; \
+	fi; \
+	echo "cmake -S . -B $(1) -G \"$$gen\" $(strip $(2))"; \
+	cmake -S . -B $(1) -G "$$gen" $(2) && touch $@
+endef
 
-build: deps-build $(BUILD)/CMakeCache.txt
+$(BUILD)/.configured: Makefile | deps-build
+	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON -DSOCKECHO_FAULTS=ON)
+
+build: deps-build $(BUILD)/.configured
 	cmake --build $(BUILD) -j $(JOBS)
 
 run serve: build
@@ -59,21 +84,21 @@ test: deps test-dev test-asan test-tsan test-fuzz
 test-dev: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-$(ASAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSOCKECHO_WERROR=ON \
-	  -DSOCKECHO_SANITIZE=ON -DSOCKECHO_BENCH=OFF -DSOCKECHO_FAULTS=ON
+$(ASAN_BUILD)/.configured: Makefile | deps-build
+	$(call configure,$(ASAN_BUILD),-DCMAKE_BUILD_TYPE=Debug -DSOCKECHO_WERROR=ON \
+	  -DSOCKECHO_SANITIZE=ON -DSOCKECHO_BENCH=OFF -DSOCKECHO_FAULTS=ON)
 
-test-asan: deps-build deps-test $(ASAN_BUILD)/CMakeCache.txt
+test-asan: deps-build deps-test $(ASAN_BUILD)/.configured
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # The only code that runs on several threads is serve --threads: its tests run under TSan.
-$(TSAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON \
-	  -DSOCKECHO_TSAN=ON -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF
+$(TSAN_BUILD)/.configured: Makefile | deps-build
+	$(call configure,$(TSAN_BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON \
+	  -DSOCKECHO_TSAN=ON -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF)
 
-test-tsan: deps-build deps-test $(TSAN_BUILD)/CMakeCache.txt
+test-tsan: deps-build deps-test $(TSAN_BUILD)/.configured
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target sockecho
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 SOCKECHO=$(TSAN_BUILD)/sockecho \
 	  python3 tests/e2e/test_threads.py
@@ -82,13 +107,13 @@ bench: build deps-bench
 	BUILD=$(BUILD) bench/run
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS against its corpus in fuzz/corpus/.
-FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
-fuzz: deps-build
-	$(call ensure_pkgs,clang libclang-rt-dev)
-	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+$(FUZZ_BUILD)/.configured: Makefile | deps-build deps-fuzz
+	$(call configure,$(FUZZ_BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSOCKECHO_FUZZ=ON \
-	  -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF
+	  -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF)
+
+fuzz: deps-build deps-fuzz $(FUZZ_BUILD)/.configured
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
 
@@ -114,4 +139,4 @@ format:
 	clang-format -i $$(find src tests bench -name '*.cc' -o -name '*.h' -o -name '*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
