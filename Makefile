@@ -70,7 +70,7 @@ define configure
 endef
 
 $(BUILD)/.configured: Makefile | deps-build
-	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON -DSOCKECHO_FAULTS=ON)
+	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKECHO_WERROR=ON)
 
 build: deps-build $(BUILD)/.configured
 	cmake --build $(BUILD) -j $(JOBS)
