@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -40,6 +41,7 @@
 #include "net/fd.h"
 #include "net/socket.h"
 #include "net/stream_server.h"
+#include "net/sys.h"
 #include "cmd/net_report.h"
 #include "report/event.h"
 #include "word_model.h"
@@ -170,8 +172,15 @@ class Harness final : public net::EventLoop::Handler {
     int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     // Blocking: on loopback the kernel completes the handshake before the server accepts.
-    if (::connect(fd.get(), m_address.get(), m_address.size()) < 0)
-      fail(std::string("connect: ") + std::strerror(errno), m_input);
+    // A signal (libFuzzer's timers) may interrupt it; the connect goes on in the kernel, so
+    // wait for it to finish instead of failing the input.
+    net::SysResult c = net::sys::connect(fd.get(), m_address.get(), m_address.size());
+    if (!c.ok() && c.error == EINPROGRESS) {
+      pollfd p{fd.get(), POLLOUT, 0};
+      if (net::sys::poll(&p, 1, 5000).value != 1) c.error = ETIMEDOUT;
+      else c.error = net::pending_error(fd.get());
+    }
+    if (c.error != 0) fail(std::string("connect: ") + std::strerror(c.error), m_input);
     sockaddr_in me{};
     socklen_t len = sizeof me;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&me), &len);
