@@ -59,7 +59,10 @@ auto call(const char* name, int default_errno, F fn) -> decltype(fn()) {
 template <typename F>
 int wait_retrying(const char* name, int default_errno, int timeout_ms, F fn) {
   using Clock = std::chrono::steady_clock;
-  auto deadline = Clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  // No clock read for a wait without a deadline (the event loop's usual case: one fewer
+  // clock_gettime per wakeup on the hot path).
+  if (timeout_ms <= 0) return call(name, default_errno, [&] { return fn(timeout_ms); });
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     int r = attempt(name, default_errno, [&] { return fn(timeout_ms); });
     if (r != -1 || errno != EINTR) return r;
