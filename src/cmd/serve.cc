@@ -22,9 +22,12 @@
 namespace sockecho::cmd {
 namespace {
 
+// The service's one socket; with --threads, all the loops share it. No SO_REUSEPORT unless
+// asked for, so a port in use stays an error and no other process can join the service.
 // The wildcard is dual-stack [::] unless -4/-6 say otherwise, falling back to 0.0.0.0 on
 // a host without IPv6. A named address binds the first of its addresses that binds.
-net::Fd open_service_socket(const cli::ServeOptions& o, const net::ListenOptions& lo) {
+net::Fd open_service_socket(const cli::ServeOptions& o) {
+  const net::ListenOptions lo{o.backlog, o.reuseport, o.transport.family == net::Family::v6};
   const net::SockType type = o.transport.type;
   if (o.bind.empty()) {
     if (o.transport.family == net::Family::v4)
@@ -44,13 +47,6 @@ net::Fd open_service_socket(const cli::ServeOptions& o, const net::ListenOptions
       if (i + 1 == addresses.size()) throw;
     }
   }
-}
-
-// The service's one socket. Several threads share it: no SO_REUSEPORT unless asked for,
-// so a port in use stays an error and no other process can join the service.
-net::Fd open_service_socket(const cli::ServeOptions& o) {
-  return open_service_socket(
-      o, net::ListenOptions{o.backlog, o.reuseport, o.transport.family == net::Family::v6});
 }
 
 net::ServiceOptions service_options(const cli::ServeOptions& o) {
