@@ -29,17 +29,19 @@ StreamSession::~StreamSession() = default;
 
 // Every entry point from outside (the loop, a timer, the server) goes through here, so a
 // failed call for this client ends this client and nothing else.
-#define SOCKECHO_GUARDED(body)                                   \
-  try {                                                          \
-    body;                                                        \
-  } catch (const std::system_error& e) {                         \
-    close(CloseReason::error, e.code().value());                 \
-  } catch (const std::bad_alloc&) {                              \
-    close(CloseReason::error, ENOMEM);                           \
+template <typename F>
+void StreamSession::guarded(F fn) {
+  try {
+    fn();
+  } catch (const std::system_error& e) {
+    close(CloseReason::error, e.code().value());
+  } catch (const std::bad_alloc&) {
+    close(CloseReason::error, ENOMEM);
   }
+}
 
 void StreamSession::start() {
-  SOCKECHO_GUARDED({
+  guarded([this] {
     if (m_ctx.options.report_connections) {
       // Shown on every line; if the kernel will not say, the listener's address stands in.
       m_local = m_ctx.listen_address;
@@ -50,27 +52,27 @@ void StreamSession::start() {
     m_interest = EPOLLIN;
     arm_idle_timer();
     handshake();
-  })
+  });
 }
 
-void StreamSession::finish(CloseReason reason) { SOCKECHO_GUARDED({
-  if (m_state == State::handshaking) {
-    close(reason);
-    return;
-  }
-  if (m_state != State::open) return;
-  m_reason = reason;
-  m_state = State::draining;
-  if (m_pending.empty()) after_drained();
-  else update_interest();
-}) }
+void StreamSession::finish(CloseReason reason) {
+  guarded([this, reason] {
+    if (m_state == State::handshaking) {
+      close(reason);
+      return;
+    }
+    if (m_state != State::open) return;
+    m_reason = reason;
+    m_state = State::draining;
+    if (m_pending.empty()) after_drained();
+    else update_interest();
+  });
+}
 
 void StreamSession::on_events(std::uint32_t events) {
   if (m_state == State::closed) return;  // a stale event from the batch we were closed in
-  SOCKECHO_GUARDED(handle(events))
+  guarded([this, events] { handle(events); });
 }
-
-#undef SOCKECHO_GUARDED
 
 void StreamSession::handle(std::uint32_t events) {
   if (events & EPOLLERR) {

@@ -75,6 +75,9 @@ class StreamSession final : public EventLoop::Handler {
  private:
   enum class State { handshaking, open, draining, lingering, closed };
 
+  template <typename F>
+  void guarded(F fn);
+
   void handle(std::uint32_t events);
   void handshake();
   void established();
