@@ -21,6 +21,17 @@
 namespace sockecho::net {
 namespace {
 
+// Retries fn() while it fails with EINTR; for open_std_fds' start-up calls, which stay
+// outside the failpoints (a test's chaos must not reroute the terminal to /dev/null).
+template <typename F>
+auto retry_eintr(F fn) {
+  decltype(fn()) result;
+  do {
+    result = fn();
+  } while (result == -1 && errno == EINTR);
+  return result;
+}
+
 // The errno failpoint `name` injects now, or 0. failinfo (fiu-run/fiu-ctrl "failinfo=N",
 // or fiu_enable's void*) is the errno; 0 means the wrapper's default.
 #ifdef SOCKECHO_FAULTS

@@ -47,17 +47,6 @@ struct IoResult {
   bool blocked() const { return status == IoStatus::want_read || status == IoStatus::want_write; }
 };
 
-// Retries fn() while it fails with EINTR; returns its last result.
-// Only for the raw calls not yet behind the wrappers below; new code calls a wrapper.
-template <typename F>
-auto retry_eintr(F fn) {
-  decltype(fn()) result;
-  do {
-    result = fn();
-  } while (result == -1 && errno == EINTR);
-  return result;
-}
-
 // The I/O calls, each an IoResult. The failpoint and its default errno follow each one.
 IoResult read_some(int fd, std::span<char> buffer);       // read(2); eof on 0 bytes: net/read EIO
 IoResult recv_some(int fd, std::span<char> buffer);       // recv(2); eof on 0: net/recv ECONNRESET
