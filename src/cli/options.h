@@ -12,6 +12,7 @@
 
 #include "net/access_list.h"
 #include "net/resolver.h"
+#include "net/tls_config.h"
 #include "net/transform.h"
 #include "report/verbosity.h"
 
@@ -45,6 +46,7 @@ struct ServeOptions {
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
   net::AccessList access;             // --allow / --deny
   unsigned threads = 1;               // --threads: event loops, each on its own socket
+  net::TlsConfig tls;                 // --tls and its flags
 };
 
 struct SendOptions {
@@ -57,6 +59,7 @@ struct SendOptions {
   unsigned retries = 0;
   std::string exit_word = "exit";
   bool verbose = false;
+  net::TlsConfig tls;  // --tls and its flags
 };
 
 struct ProbeTarget {
@@ -76,6 +79,8 @@ struct ProbeOptions {
   std::size_t count = 1;
   std::chrono::milliseconds interval{1000};
   bool open_only = false;
+  net::TlsConfig tls;                                  // --tls and its flags
+  std::optional<std::chrono::milliseconds> warn_expiry;  // --warn-expiry
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
 };
