@@ -36,8 +36,8 @@ std::string_view reason_name(net::CloseReason reason) {
       return "shutdown";
     case net::CloseReason::reset:
       return "reset";
-    case net::CloseReason::handshake:
-      return "handshake";
+    case net::CloseReason::tls:
+      return "tls";
     case net::CloseReason::timeout:
       return "timeout";
     case net::CloseReason::error:
@@ -89,16 +89,23 @@ report::Event to_report(const net::ServiceEvent& event) {
           [](const net::ListenEvent& e) -> report::Event {
             report::Socket s = to_report(e.socket);
             if (e.backlog > 0) s.send_q = static_cast<std::uint32_t>(e.backlog);  // as ss shows it
-            return report::Listen{s};
+            return report::Listen{s, e.sha256 ? net::fingerprint_text(*e.sha256) : ""};
           },
           [](const net::AcceptEvent& e) -> report::Event {
-            return report::Established{to_report(e.socket), to_report(e.tcp)};
+            std::optional<report::TlsInfo> tls;
+            if (e.tls)
+              tls = report::TlsInfo{e.tls->version, e.tls->cipher, e.tls->alpn, e.tls->sni,
+                                    e.tls->peer ? e.tls->peer->subject : ""};
+            return report::Established{to_report(e.socket), to_report(e.tcp), std::move(tls)};
           },
           [](const net::CloseEvent& e) -> report::Event {
+            const bool tls = e.reason == net::CloseReason::tls;
+            std::string why = e.detail;
+            if (tls && why.empty()) why = std::strerror(e.error);
             return report::Closed{to_report(e.socket), e.rx, e.tx, e.seconds,
                                   std::string(reason_name(e.reason)),
                                   e.reason == net::CloseReason::error ? errno_name(e.error) : "",
-                                  to_report(e.tcp)};
+                                  to_report(e.tcp), std::move(why)};
           },
           [](const net::RefuseEvent& e) -> report::Event {
             return report::Refused{to_report(e.socket), std::string(reason_name(e.reason)),

@@ -31,13 +31,25 @@ struct TcpInfo {
   std::uint32_t cwnd = 0;
 };
 
+// What a TLS handshake agreed, as serve's ESTABLISHED line shows it; "" where the
+// client did not send one (printed "-", null in JSON).
+struct TlsInfo {
+  std::string version;
+  std::string cipher;
+  std::string alpn;
+  std::string sni;
+  std::string peer;  // the client certificate's subject, under mutual TLS
+};
+
 struct Listen {
   Socket socket;
+  std::string sha256{};  // the served certificate's fingerprint under TLS, or ""
 };
 
 struct Established {
   Socket socket;
   std::optional<TcpInfo> tcp;
+  std::optional<TlsInfo> tls{};
 };
 
 struct Closed {
@@ -48,6 +60,7 @@ struct Closed {
   std::string reason;  // "eof", "exit-word", "idle", "reset", "error", "shutdown", ...
   std::string err;     // errno name behind reason=error ("ENOMEM"), or ""
   std::optional<TcpInfo> tcp;
+  std::string tls_error{};  // why, with reason=tls ("wrong version number"), or ""
 };
 
 struct Refused {

@@ -31,6 +31,16 @@ std::string tcp_fields(const std::optional<TcpInfo>& t) {
                      t->rtt_ms, t->rttvar_ms, t->retransmits, t->cwnd);
 }
 
+// A string that may be absent: null in JSON.
+std::string json_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
+
+std::string tls_fields(const std::optional<TlsInfo>& t) {
+  if (!t) return "";
+  return fmt::format(R"(,"tls_version":{},"cipher":{},"alpn":{},"sni":{},"peer":{})",
+                     json_string(t->version), json_string(t->cipher), json_or_null(t->alpn),
+                     json_or_null(t->sni), json_or_null(t->peer));
+}
+
 std::string probe_fields(const ProbeResult& p) {
   return fmt::format(R"("proto":{},"local":{},"remote":{},"state":{},"rtt_ms":{},"seq":{},"error":{})",
                      json_string(p.proto), json_string(p.local), json_string(p.remote),
@@ -77,14 +87,19 @@ std::string json_string(std::string_view s) {
 std::string format_json(const Event& event) {
   return std::visit(
       Overloaded{
-          [](const Listen& e) { return socket_fields("listen", e.socket, "LISTEN") + "}"; },
+          [](const Listen& e) {
+            return socket_fields("listen", e.socket, "LISTEN") +
+                   (e.sha256.empty() ? "" : R"(,"sha256":)" + json_string(e.sha256)) + "}";
+          },
           [](const Established& e) {
-            return socket_fields("established", e.socket, "ESTABLISHED") + tcp_fields(e.tcp) + "}";
+            return socket_fields("established", e.socket, "ESTABLISHED") + tls_fields(e.tls) +
+                   tcp_fields(e.tcp) + "}";
           },
           [](const Closed& e) {
-            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{},"err":{}{}}})",
+            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{},"err":{}{}{}}})",
                                socket_fields("closed", e.socket, "CLOSED"), e.rx, e.tx,
                                e.seconds, json_string(e.reason), json_string(e.err),
+                               e.tls_error.empty() ? "" : R"(,"tls_error":)" + json_string(e.tls_error),
                                tcp_fields(e.tcp));
           },
           [](const Refused& e) {

@@ -24,6 +24,17 @@ std::string tcp_extras(const std::optional<TcpInfo>& t) {
                      t->retransmits, t->cwnd);
 }
 
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string tls_extras(const std::optional<TlsInfo>& t) {
+  if (!t) return "";
+  std::string out = fmt::format(" tls={} cipher={} alpn={} sni={}", or_dash(t->version),
+                                or_dash(t->cipher), quoted_value(or_dash(t->alpn)),
+                                quoted_value(or_dash(t->sni)));
+  if (!t->peer.empty()) out += " peer=" + quoted_value(t->peer);
+  return out;
+}
+
 std::string probe_columns(const ProbeResult& p) {
   return fmt::format("{:<5} {:<23} {:<23} {:<12} ", p.proto, p.local, p.remote, p.state);
 }
@@ -46,6 +57,17 @@ std::string probe_table_header() {
                      "State", "RTT");
 }
 
+std::string quoted_value(std::string_view value) {
+  if (!value.empty() && value.find_first_of(" \"\\=") == std::string_view::npos)
+    return printable(value);
+  std::string out = "\"";
+  for (char c : printable(value)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string printable(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
@@ -62,17 +84,22 @@ std::string printable(std::string_view bytes) {
 std::string format_netstat(const Event& event) {
   return std::visit(
       Overloaded{
-          [](const Listen& e) { return columns(e.socket, "LISTEN"); },
+          [](const Listen& e) {
+            std::string line = columns(e.socket, "LISTEN");
+            return e.sha256.empty() ? line : line + "  sha256=" + e.sha256;
+          },
           [](const Established& e) {
             std::string line = columns(e.socket, "ESTABLISHED");
-            std::string extras = tcp_extras(e.tcp);
+            std::string extras = tls_extras(e.tls) + tcp_extras(e.tcp);
             return extras.empty() ? line : line + " " + extras;
           },
           [](const Closed& e) {
-            return fmt::format("{}  rx={} tx={} time={}{}{}{}", columns(e.socket, "CLOSED"), e.rx,
+            return fmt::format("{}  rx={} tx={} time={}{}{}{}{}", columns(e.socket, "CLOSED"), e.rx,
                                e.tx, seconds(e.seconds),
                                e.reason.empty() ? "" : " reason=" + e.reason,
-                               e.err.empty() ? "" : " err=" + e.err, tcp_extras(e.tcp));
+                               e.err.empty() ? "" : " err=" + e.err,
+                               e.tls_error.empty() ? "" : " tls_error=" + quoted_value(e.tls_error),
+                               tcp_extras(e.tcp));
           },
           [](const Refused& e) {
             return fmt::format("{}  reason={}{}", columns(e.socket, "REFUSED"), e.reason,
