@@ -38,7 +38,11 @@ struct TlsInfo {
   std::string cipher;
   std::string alpn;
   std::string sni;
-  std::string peer;  // the client certificate's subject, under mutual TLS
+  std::string peer;  // the peer certificate's subject (serve: under mutual TLS)
+  // send -v: the server certificate's issuer and expiry, and how it was judged.
+  std::string issuer{};
+  std::string not_after{};
+  std::string verify{};
 };
 
 struct Listen {
@@ -86,6 +90,23 @@ struct Summary {
   double seconds = 0;
 };
 
+// probe --tls: the handshake and the leaf certificate, reported even when verification
+// failed. "" (printed "-", null in JSON) where there is nothing to say.
+struct TlsCheck {
+  std::optional<double> tls_ms;  // the handshake's time, apart from the connect
+  std::string version;
+  std::string cipher;
+  std::string alpn;
+  std::string subject;
+  std::string issuer;
+  std::vector<std::string> san;  // "DNS:name", "IP:addr"
+  std::string not_before;        // ISO 8601 UTC, "2026-12-03T15:04:05Z"
+  std::string not_after;
+  std::optional<std::int64_t> days_left;  // whole days to not_after; 0 or less once expired
+  std::string sha256;
+  std::string verify;  // "ok", "skipped" (-k), "pinned" (--pin), or why it failed
+};
+
 // One probe of one endpoint.
 struct ProbeResult {
   std::string proto;
@@ -95,12 +116,14 @@ struct ProbeResult {
   std::optional<double> rtt_ms;
   std::size_t seq = 0;  // 1-based, with --count
   std::string error;    // strerror of what made it not OPEN, or ""
+  std::optional<TlsCheck> tls{};  // under --tls, once connected
 };
 
 // Every probe of one endpoint, with --count (or the one probe otherwise).
 struct ProbeStats {
   ProbeResult last;  // the row: the endpoint and its latest state
   RttStats rtt;
+  std::optional<RttStats> tls{};  // under --tls: the handshake times
 };
 
 // A state word as a key: "OPEN|FILTERED" -> "open_filtered".

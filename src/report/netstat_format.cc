@@ -32,6 +32,9 @@ std::string tls_extras(const std::optional<TlsInfo>& t) {
                                 or_dash(t->cipher), quoted_value(or_dash(t->alpn)),
                                 quoted_value(or_dash(t->sni)));
   if (!t->peer.empty()) out += " peer=" + quoted_value(t->peer);
+  if (!t->issuer.empty()) out += " issuer=" + quoted_value(t->issuer);
+  if (!t->not_after.empty()) out += " not_after=" + t->not_after;
+  if (!t->verify.empty()) out += " verify=" + quoted_value(t->verify);
   return out;
 }
 
@@ -43,6 +46,36 @@ std::string rtt(const std::optional<double>& ms) {
   return ms ? fmt::format("{:.3f}ms", *ms) : std::string("-");
 }
 
+// The RTT column, then under --tls the TLS column and the certificate as key=value extras.
+std::string rtt_and_tls(const ProbeResult& p) {
+  if (!p.tls) return rtt(p.rtt_ms);
+  const TlsCheck& t = *p.tls;
+  std::string out = fmt::format("{:<10} {}", rtt(p.rtt_ms), rtt(t.tls_ms));
+  auto extra = [&](std::string_view key, const std::string& value) {
+    out += fmt::format(" {}={}", key, quoted_value(or_dash(value)));
+  };
+  extra("tls_version", t.version);
+  extra("cipher", t.cipher);
+  extra("alpn", t.alpn);
+  if (!t.sha256.empty()) {
+    extra("subject", t.subject);
+    extra("issuer", t.issuer);
+    extra("san", fmt::format("{}", fmt::join(t.san, ",")));
+    extra("not_before", t.not_before);
+    extra("not_after", t.not_after);
+    if (t.days_left) out += fmt::format(" days_left={}", *t.days_left);
+    extra("sha256", t.sha256);
+  }
+  extra("verify", t.verify);
+  return out;
+}
+
+std::string tls_stats(const std::optional<RttStats>& t) {
+  if (!t || t->received == 0) return "";
+  return fmt::format(" tls min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
+                     t->min, t->avg, t->max, t->stddev, t->p50, t->p90, t->p99);
+}
+
 }  // namespace
 
 std::string state_key(std::string_view state) {
@@ -52,9 +85,10 @@ std::string state_key(std::string_view state) {
   return key;
 }
 
-std::string probe_table_header() {
-  return fmt::format("{:<5} {:<23} {:<23} {:<12} {}", "Proto", "Local Address", "Foreign Address",
-                     "State", "RTT");
+std::string probe_table_header(bool tls) {
+  std::string line = fmt::format("{:<5} {:<23} {:<23} {:<12} ", "Proto", "Local Address",
+                                 "Foreign Address", "State");
+  return line + (tls ? fmt::format("{:<10} {}", "RTT", "TLS") : "RTT");
 }
 
 std::string quoted_value(std::string_view value) {
@@ -115,7 +149,7 @@ std::string format_netstat(const Event& event) {
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, seconds(e.seconds));
           },
           [](const ProbeResult& e) {
-            std::string line = probe_columns(e) + rtt(e.rtt_ms);
+            std::string line = probe_columns(e) + rtt_and_tls(e);
             return e.error.empty() ? line : line + " (" + e.error + ")";
           },
           [](const ProbeStats& e) {
@@ -125,9 +159,9 @@ std::string format_netstat(const Event& event) {
                                  r.loss_percent);
             return fmt::format(
                 "{}sent={} recv={} loss={:.1f}% min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms "
-                "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
+                "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms{}",
                 probe_columns(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,
-                r.stddev, r.p50, r.p90, r.p99);
+                r.stddev, r.p50, r.p90, r.p99, tls_stats(e.tls));
           },
           [](const ProbeSummary& e) {
             std::string out;

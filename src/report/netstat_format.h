@@ -11,7 +11,7 @@ namespace sockecho::report {
 std::string format_netstat(const Event& event);
 
 // The header line of the probe table.
-std::string probe_table_header();
+std::string probe_table_header(bool tls = false);
 
 // Bytes shown on a -v line: control characters and DEL as \xNN, everything else as is.
 std::string printable(std::string_view bytes);
