@@ -256,7 +256,7 @@ class UsageErrors(E2E):
             (["serve", "--backlog", "many"], "--backlog 'many': not a whole number"),
             (["send", "--udp", "--retries", "-2", self.utarget, "hello"], "--retries '-2': not a whole number"),
             (["serve", "--idle-timeout", "0"], "--idle-timeout '0': must be more than 0"),
-            (["send", "-w", "5x", self.target, "hello"], "--timeout '5x': unknown unit (use ms, s, m or h)"),
+            (["send", "-w", "5x", self.target, "hello"], "--timeout '5x': unknown unit (use ms, s, m, h or d)"),
             (["serve", "--unix", "/tmp/x", "--unix-mode", "0800"], "--unix-mode '0800': not an octal mode (e.g. 0600)"),
         ])
 

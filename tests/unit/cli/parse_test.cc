@@ -129,7 +129,7 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({"send", "48763"}) == "TARGET '48763': a port alone; write localhost:48763");
   CHECK(usage_error({"send", "[::1"}) == "TARGET '[::1': missing ']' after IPv6 address");
   CHECK(usage_error({"send", "host:0"}) == "TARGET 'host:0': port 0 cannot be connected to");
-  CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout '5x': unknown unit (use ms, s, m or h)");
+  CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout '5x': unknown unit (use ms, s, m, h or d)");
   CHECK(usage_error({"send", "--retries", "x", "h:1"}) == "--retries 'x': not a whole number");
   CHECK(usage_error({"--verbose"}).find("options go after the subcommand") != std::string::npos);
 }
