@@ -10,12 +10,13 @@ namespace {
 
 using net::ParseError;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(),
-                    [](char p, char t) { return p == lower(t); });
+  return text.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), text.begin(),
+                                                    [](char p, char t) { return p == lower(t); });
 }
 
 int hex_value(char c) {
@@ -74,7 +75,8 @@ std::vector<std::string> parse_alpn_list(std::string_view text) {
   std::size_t wire = 0;
   for (std::size_t at = 0;;) {
     std::size_t comma = text.find(',', at);
-    std::string_view name = text.substr(at, comma == std::string_view::npos ? text.npos : comma - at);
+    std::string_view name =
+        text.substr(at, comma == std::string_view::npos ? text.npos : comma - at);
     if (name.empty()) throw ParseError("an empty protocol name in the list");
     if (name.size() > 255) throw ParseError("a protocol name longer than 255 bytes");
     if (std::find(names.begin(), names.end(), name) != names.end())

@@ -44,8 +44,7 @@ void validate_tls(const net::TlsConfig& tls, const TransportOptions& t) {
     throw UsageError("--tls", "does not go with --udp (TLS runs over a stream)");
   if (!tls.cert_file.empty() && tls.key_file.empty())
     throw UsageError("--cert", "needs --key too (a key in the certificate file: name it twice)");
-  if (tls.cert_file.empty() && !tls.key_file.empty())
-    throw UsageError("--key", "needs --cert too");
+  if (tls.cert_file.empty() && !tls.key_file.empty()) throw UsageError("--key", "needs --cert too");
 }
 
 void validate_tls_client(const net::TlsConfig& tls) {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace sockecho;
 using namespace sockecho::cli;
@@ -125,8 +126,9 @@ TEST_CASE("cli::validate_tls_flags holds every other TLS flag to --tls") {
     CHECK(error_of([&] { validate_tls_flags({flag}, false); }) ==
           std::string(flag) + ": goes with --tls only");
   }
-  CHECK(error_of([] { validate_tls_flags({"--key", "--cert"}, false); }) ==
-        "--key: goes with --tls only");  // the first given is named
+  // The first given is the one named.
+  const std::vector<std::string> two{"--key", "--cert"};
+  CHECK(error_of([&] { validate_tls_flags(two, false); }) == "--key: goes with --tls only");
 }
 
 TEST_CASE("cli::validate_tls wants a stream and --cert with --key") {
@@ -216,7 +218,8 @@ TEST_CASE("cli::validate_serve, validate_send and validate_probe apply the TLS r
   probe.warn_expiry = std::chrono::hours(24 * 21);
   CHECK(error_of([&] { validate_probe(probe); }) == "(no error)");
   probe.tls.pin = net::Fingerprint{};
-  CHECK(error_of([&] { validate_probe(probe); }) == "(no error)");  // expiry checked when pinned too
+  // Pinned, the expiry is still checked: --warn-expiry goes with --pin.
+  CHECK(error_of([&] { validate_probe(probe); }) == "(no error)");
   probe.transport.type = net::SockType::datagram;
   CHECK(error_of([&] { validate_probe(probe); }) ==
         "--tls: does not go with --udp (TLS runs over a stream)");
