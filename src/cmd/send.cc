@@ -48,7 +48,7 @@ class Diagnostics {
     m_peer = net::Peer{peer, std::nullopt};
     std::optional<report::TlsInfo> t;
     if (tls) {
-      t = report::TlsInfo{tls->version, tls->cipher, tls->alpn, "", ""};
+      t = report::TlsInfo{tls->version, tls->cipher, tls->alpn, tls->sni, ""};
       if (tls->peer) {
         t->peer = tls->peer->subject;
         t->issuer = tls->peer->issuer;

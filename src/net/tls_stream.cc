@@ -108,6 +108,7 @@ TlsStream::TlsStream(Fd fd, std::shared_ptr<const TlsContext> context, const std
   if (name.empty()) return;
   const bool ip = is_ip_literal(name);
   // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
+  if (!ip) m_sni = name;
   if (!ip)
     SSL_ctrl(m_ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
              const_cast<char*>(name.c_str()));
@@ -169,7 +170,8 @@ IoResult TlsStream::finish_handshake() {
   s.version = SSL_get_version(m_ssl);
   s.cipher = SSL_get_cipher_name(m_ssl);
   s.alpn = alpn_of(m_ssl);
-  if (const char* sni = SSL_get_servername(m_ssl, TLSEXT_NAMETYPE_host_name)) s.sni = sni;
+  if (m_context->role() == TlsRole::client) s.sni = m_sni;
+  else if (const char* sni = SSL_get_servername(m_ssl, TLSEXT_NAMETYPE_host_name)) s.sni = sni;
   X509* peer = SSL_get0_peer_certificate(m_ssl);
   if (peer) s.peer = certificate_info(peer);
 

@@ -50,6 +50,7 @@ class TlsStream final : public Stream {
   int m_io_error = 0;
   bool m_close_notify_sent = false;
   std::string m_failure;
+  std::string m_sni;  // a client: the name it sent
   std::optional<TlsSession> m_session;
 };
 
