@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "net/tls_error.h"
@@ -44,9 +45,32 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+// Where keep_going keeps the first error of a verification, in the X509_STORE_CTX that
+// lives for that one verification; -1 if OpenSSL has no index to give.
+int first_error_index() {
+  static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 // probe reports an untrusted certificate instead of refusing it: verification runs in
-// full and its result is read after the handshake (SSL_get_verify_result).
-int keep_going(int, X509_STORE_CTX*) { return 1; }
+// full and its result is read after the handshake (SSL_get_verify_result). That result is
+// the store's error when verification ends, which without this would be the last one met,
+// not the first: for a leaf from an unknown CA "unable to verify the first certificate"
+// where send, which stops at the first, says "unable to get local issuer certificate".
+// So the first error is kept and put back after every later step.
+int keep_going(int ok, X509_STORE_CTX* store) {
+  const int index = first_error_index();
+  if (index < 0) return 1;
+  auto first = reinterpret_cast<std::intptr_t>(X509_STORE_CTX_get_ex_data(store, index));
+  if (first != 0) {
+    X509_STORE_CTX_set_error(store, static_cast<int>(first));
+  } else if (!ok) {
+    first = X509_STORE_CTX_get_error(store);
+    if (first != X509_V_OK)
+      X509_STORE_CTX_set_ex_data(store, index, reinterpret_cast<void*>(first));
+  }
+  return 1;
+}
 
 void load(int ok, const std::string& what) {
   if (ok != 1) throw TlsError(what + ": " + openssl_reason());

@@ -515,6 +515,29 @@ class ProbeTls(TlsCase):
             self.assertEqual((obj["state"], obj["verify"]), ("BADTLS", why), obj)
             self.assertEqual(obj["sha256"], tls_certs.fingerprint(leaf.cert), obj)
 
+    def test_verify_says_what_send_says(self):
+        # probe finishes the handshake to report the certificate; its reason must still be
+        # the first failure verification met, as send's is (for an unknown CA OpenSSL goes
+        # on to "unable to verify the first certificate").
+        for leaf in (self.certs.unknown_ca, self.certs.self_signed, self.certs.expired,
+                     self.certs.not_yet_valid, self.certs.wrong_name):
+            srv = self.tls_server(leaf)
+            rc, out, err = self.send_ca(srv.port)
+            prefix = f"sockecho: tls with 127.0.0.1:{srv.port}: certificate verify failed: "
+            self.assertTrue(err.decode().startswith(prefix), err)
+            why = err.decode()[len(prefix):].rstrip("\n")
+            obj = self.probe_obj(srv.port, "--cafile", self.certs.ca, rc=1)
+            self.assertEqual((obj["state"], obj["verify"]), ("BADTLS", why), obj)
+            self.assertEqual(obj["error"], "certificate verify failed: " + why, obj)
+        self.assertEqual(why, "IP address mismatch")
+
+    def test_unknown_ca(self):
+        srv = self.tls_server(self.certs.unknown_ca)
+        row = self.probe_row(srv.port, "--cafile", self.certs.ca, rc=1)
+        self.assertEqual((row.state, row.extras["verify"]),
+                         ("BADTLS", "unable to get local issuer certificate"), row.line)
+        self.assertEqual(row.extras["issuer"], tls_certs.OTHER_CA_SUBJECT, row.line)
+
     def test_pin(self):
         srv = self.tls_server(self.certs.self_signed)
         obj = self.probe_obj(srv.port, "--pin", quoted(srv.listen_line, "sha256").lower(), rc=0)
