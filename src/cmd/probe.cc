@@ -130,7 +130,9 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   auto record = [&](Endpoint& e, net::ProbeOutcome outcome) {
     ++e.done;
     std::optional<report::TlsCheck> tls;
-    if (o.tls.enabled && (outcome.tls_ms || outcome.tls)) {
+    // Once connected, every TLS outcome has its fields, a handshake that timed out too
+    // (no time, no session, and why in verify).
+    if (o.tls.enabled && (outcome.tls_ms || outcome.tls || !outcome.tls_failure.empty())) {
       const std::int64_t now = std::time(nullptr);
       tls = to_report(outcome, now);
       if (outcome.tls_ms && outcome.tls) e.tls_ms.push_back(*outcome.tls_ms);

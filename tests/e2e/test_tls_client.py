@@ -598,6 +598,19 @@ class ProbeTls(TlsCase):
         self.assertEqual(row.error, "handshake timed out", row.line)
         self.assertGreaterEqual(took, 0.9, row.line)
         self.assertLess(took, 3.0, row.line)
+        # The TLS column and the extras are there, as for any other BADTLS row.
+        self.assertEqual(row.tls, "-", row.line)
+        self.assertEqual(row.extras.get("verify"), "handshake timed out", row.line)
+
+    def test_silent_listener_json(self):
+        with SilentTcpListener() as far:
+            obj = self.probe_obj(far.port, "-k", "--timeout", "1s", rc=1)
+        self.assertEqual((obj["state"], obj["error"]), ("BADTLS", "handshake timed out"), obj)
+        for k in TLS_KEYS:
+            self.assertIn(k, obj, f"key {k} missing at the top level: {obj}")
+        self.assertIsNone(obj["tls_ms"], obj)
+        self.assertIsNone(obj["sha256"], obj)
+        self.assertEqual(obj["verify"], "handshake timed out", obj)
 
     def test_send_handshake_bounded_by_connect_timeout(self):
         with SilentTcpListener() as far:
