@@ -145,7 +145,10 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     e.state = outcome.state;
     e.any_open |= outcome.state == ProbeState::open;
     e.any_bad_echo |= outcome.state == ProbeState::bad_echo;
-    if (outcome.rtt_ms && outcome.state == ProbeState::open) e.rtts.push_back(*outcome.rtt_ms);
+    // EXPIRING is a warning about an endpoint that answered: its round trips count.
+    if (outcome.rtt_ms &&
+        (outcome.state == ProbeState::open || outcome.state == ProbeState::expiring))
+      e.rtts.push_back(*outcome.rtt_ms);
     e.last = report::ProbeResult{proto,
                                  outcome.local.empty() ? "*" : outcome.local.to_string(),
                                  remote_of(e, outcome),

@@ -491,6 +491,24 @@ class ProbeTls(TlsCase):
         obj = self.probe_obj(srv.port, "--cafile", self.certs.ca, "--warn-expiry", "20d", rc=0)
         self.assertEqual((obj["state"], obj["days_left"]), ("OPEN", 29), obj)
 
+    def test_warn_expiry_with_count(self):
+        # An EXPIRING endpoint answered every probe: none of them is lost.
+        srv = self.tls_server(self.certs.thirty_days)
+        args = ("--cafile", self.certs.ca, "--warn-expiry", "40d", "--count", "3", "-i", "50ms")
+        code, out, err = self.probe(srv.port, *args)
+        self.assertEqual((code, err), (1, b""), out)
+        rows = [l for l in out.decode().splitlines()[1:] if not l.startswith("summary ")]
+        self.assertEqual(len(rows), 1, out)
+        self.assertEqual(rows[0].split()[3], "EXPIRING", out)
+        self.assertIn(" sent=3 recv=3 loss=0.0% ", rows[0])
+        self.assertIn(" tls min/avg/max/stddev=", rows[0])
+        stats = [o for o in self.probe_json(srv.port, *args, rc=1) if o["event"] == "probe_stats"]
+        self.assertEqual(len(stats), 1, stats)
+        s = stats[0]
+        self.assertEqual((s["state"], s["sent"], s["received"], s["loss_percent"]),
+                         ("EXPIRING", 3, 3, 0.0), s)
+        self.assertIsInstance(s["min_ms"], float, s)
+
     def test_badtls_wins_over_expiring(self):
         srv = self.tls_server(self.certs.expired)
         obj = self.probe_obj(srv.port, "--cafile", self.certs.ca, "--warn-expiry", "40d", rc=1)
