@@ -156,8 +156,9 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
                                  outcome.rtt_ms,
                                  e.done,
                                  !outcome.tls_failure.empty() ? outcome.tls_failure
-                                 : outcome.error != 0        ? std::strerror(outcome.error)
-                                                             : e.unresolved,
+                                 : !outcome.failure.empty()   ? outcome.failure
+                                 : outcome.error != 0         ? std::strerror(outcome.error)
+                                                              : e.unresolved,
                                  std::move(tls)};
     if (o.json) out.emit(e.last);
   };

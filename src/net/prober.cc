@@ -210,7 +210,10 @@ class Prober::Probe final : public EventLoop::Handler {
     while (m_sent < m_spec->payload.size()) {
       IoResult r = m_stream->write(std::string_view(m_spec->payload).substr(m_sent));
       if (r.blocked()) return watch(interest_of(r.status));
-      if (!r.ok()) return finish_error(ProbeState::no_echo, r.error);
+      if (!r.ok()) {
+        m_outcome.failure = m_stream->failure();
+        return finish_error(ProbeState::no_echo, r.error);
+      }
       m_sent += r.bytes;
     }
     m_phase = Phase::awaiting_reply;
@@ -234,7 +237,10 @@ class Prober::Probe final : public EventLoop::Handler {
       bool right = m_spec->expect.empty() || m_reply == m_spec->expect;
       return finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
     }
-    if (r.status == IoStatus::error) return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
+    if (r.status == IoStatus::error) {
+      if (m_stream) m_outcome.failure = m_stream->failure();
+      return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
+    }
     if (r.status == IoStatus::eof) return finish(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, std::nullopt);
     m_reply.append(buf, r.bytes);
     if (m_reply.size() >= m_spec->expect.size() || m_reply.size() > k_max_reply) {

@@ -259,6 +259,14 @@ class OtherServers(TlsCase):
             rc, out, err = self.send_ca(far.port)
             self.assertSendFails(rc, out, err, "tlsv13 alert certificate required", far.port)
 
+    def test_mutual_tls_refused_probe_echo(self):
+        # probe's handshake passes under TLS 1.3 (the server refuses only after it); --echo
+        # finds out, and says why.
+        far = self.s_server("-tls1_3", "-Verify", "1", "-CAfile", self.certs.ca)
+        obj = self.probe_obj(far.port, "--cafile", self.certs.ca, "--echo", rc=1)
+        self.assertEqual((obj["state"], obj["verify"]), ("NOECHO", "ok"), obj)
+        self.assertEqual(obj["error"], "tlsv13 alert certificate required", obj)
+
     def test_socat_openssl_listen(self):
         far = self.socat_server()
         rc, out, err = self.send_ca(far.port, input=b"hello\nsocat\n", words=())
