@@ -108,6 +108,7 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   const int fd = c.fd.get();
   std::unique_ptr<net::Stream> owned;
   if (tls) {
+    if (c.address.is_inet()) net::set_no_delay(fd);  // the first line goes at once: socket.h
     owned = std::make_unique<net::TlsStream>(std::move(c.fd), tls, o.transport.unix_domain ? "" : o.host);
     net::IoResult h = net::handshake_within(*owned, o.connect_timeout);
     if (!h.ok()) {

@@ -170,6 +170,7 @@ class Prober::Probe final : public EventLoop::Handler {
     if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
     m_connect_ms = ms_since(m_started);
     if (!m_spec->echo && !m_spec->tls) return finish(ProbeState::open, m_connect_ms);
+    if (m_spec->tls && m_outcome.remote.is_inet()) set_no_delay(m_fd.get());  // see socket.h
     if (m_spec->tls)
       m_stream = std::make_unique<TlsStream>(std::move(m_fd), m_spec->tls, m_spec->server_name);
     else

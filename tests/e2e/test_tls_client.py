@@ -22,12 +22,13 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import time
 import unittest
 
 import tls_certs
-from harness import (E2E, T, Peer, SilentTcpListener, have_tool, one_error_line,
-                     require_binary, require_tool, run_sockecho, run_timed, skip_file)
+from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, _kill_and_reap, have_tool,
+                     one_error_line, require_binary, require_tool, run_sockecho, skip_file)
 
 
 def setUpModule():
@@ -337,6 +338,32 @@ class SendVerification(TlsCase):
         self.assertEqual(quoted(est, "not_after"), want, est)
         self.assertIn("CLOSED", closed.split(), closed)
 
+    def test_first_reply_is_not_held_by_nagle(self):
+        # The first line after the handshake goes at once, not after the server's delayed
+        # ACK of our TLS 1.3 Finished (40 ms): see ProbeTls's echo test. The line is typed
+        # once the handshake is done (-v's ESTABLISHED line), and timed to its reply.
+        srv = self.tls_server()
+        best = None
+        for _ in range(3):
+            p = subprocess.Popen([SOCKECHO, "send", "--tls", "--cafile", self.certs.ca, "-v",
+                                  f"127.0.0.1:{srv.port}"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.addCleanup(p.stderr.close)
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(_kill_and_reap, p)
+            self.addCleanup(p.stdin.close)
+            est = p.stderr.readline()
+            self.assertIn(b"ESTABLISHED", est)
+            t0 = time.monotonic()
+            p.stdin.write(b"first\n")
+            p.stdin.flush()
+            self.assertEqual(p.stdout.readline(), b"FIRST\n")
+            took = time.monotonic() - t0
+            best = took if best is None else min(best, took)
+            p.stdin.close()
+            self.assertEqual(p.wait(timeout=T), 0)
+        self.assertLess(best, 0.020, f"the first reply took {best * 1000:.1f} ms at best")
+
     def test_system_cas_do_not_know_the_test_ca(self):
         srv = self.tls_server()
         rc, out, err = self.send(srv.port)
@@ -601,6 +628,18 @@ class ProbeTls(TlsCase):
         self.assertRegex(row.tls, rf"^{MS}$", row.line)
         self.assertEqual(row.extras["verify"], "skipped", row.line)
         self.assertEqual(row.extras["sha256"], quoted(srv.listen_line, "sha256"), row.line)
+
+    def test_echo_round_trip_is_not_held_by_nagle(self):
+        # Under TLS 1.3 the client's Finished is the last thing of the handshake and serve
+        # (no session tickets) sends nothing back, so its ACK is a delayed one (40 ms). The
+        # echo's payload must not wait for it behind Nagle's algorithm: on loopback the
+        # round trip is well under a millisecond, so 20 ms of median is generous.
+        srv = self.server("--tls")
+        code, out, err = self.probe(srv.port, "-k", "--echo", "--count", "5", "-i", "20ms")
+        self.assertEqual((code, err), (0, b""), out)
+        m = re.search(r" p50/p90/p99=([\d.]+)/", out.decode())
+        self.assertTrue(m, out)
+        self.assertLess(float(m.group(1)), 20.0, out)
 
     def test_plaintext_server(self):
         srv = self.server()
