@@ -364,6 +364,21 @@ class SendVerification(TlsCase):
             self.assertEqual(p.wait(timeout=T), 0)
         self.assertLess(best, 0.020, f"the first reply took {best * 1000:.1f} ms at best")
 
+    def test_missing_files(self):
+        # Set-up failures, before any connection: exit 1 and the system's reason in words,
+        # not OpenSSL's packed error code.
+        missing = os.path.join(self.certs.dir, "no-such.pem")
+        good = self.certs.good
+        for cmd, args, what in (
+                ("send", ["--cafile", missing], f"--cafile {missing}"),
+                ("probe", ["--cafile", missing], f"--cafile {missing}"),
+                ("send", ["--cert", missing, "--key", good.key], f"--cert {missing}"),
+                ("send", ["--cert", good.cert, "--key", missing], f"--key {missing}")):
+            rc, out, err = run_sockecho([cmd, "--tls"] + args + ["127.0.0.1:9"] +
+                                        (["hi"] if cmd == "send" else []))
+            self.assertEqual((rc, out), (1, b""), f"{cmd} {args}: {err!r}")
+            self.assertEqual(err.decode(), f"sockecho: {what}: No such file or directory\n")
+
     def test_system_cas_do_not_know_the_test_ca(self):
         srv = self.tls_server()
         rc, out, err = self.send(srv.port)
