@@ -161,13 +161,15 @@ std::shared_ptr<const TlsContext> TlsContext::client(const TlsConfig& config, bo
     load(SSL_CTX_check_private_key(ctx), "--key " + config.key_file);
     t->m_fingerprint = fingerprint_of(SSL_CTX_get0_certificate(ctx));
   }
+  // -k and --pin decide after the handshake, with no CA: they do not read the system's
+  // bundle (parsing it costs tens of milliseconds at every start). Otherwise an untrusted
+  // peer ends the handshake, unless probe wants to report what it saw.
+  const bool uses_cas = !config.insecure && !config.pin;
   if (!config.ca_file.empty())
     load(SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr), "--cafile " + config.ca_file);
-  else
+  else if (uses_cas)
     SSL_CTX_set_default_verify_paths(ctx);  // Debian's ca-certificates
-  // -k and --pin decide after the handshake; otherwise an untrusted peer ends it, unless
-  // probe wants to report what it saw.
-  const bool strict = !config.insecure && !config.pin && !report_untrusted;
+  const bool strict = uses_cas && !report_untrusted;
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, strict ? nullptr : keep_going);
   if (!t->m_alpn_wire.empty())
     load(SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(t->m_alpn_wire.data()),

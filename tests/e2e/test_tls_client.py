@@ -364,6 +364,31 @@ class SendVerification(TlsCase):
             self.assertEqual(p.wait(timeout=T), 0)
         self.assertLess(best, 0.020, f"the first reply took {best * 1000:.1f} ms at best")
 
+    def test_system_cas_from_ssl_cert_file(self):
+        # Without --cafile the system's CAs are OpenSSL's defaults, which SSL_CERT_FILE moves.
+        srv = self.tls_server()
+        env = dict(os.environ, SSL_CERT_FILE=self.certs.ca)
+        rc, out, err = run_sockecho(["send", "--tls", f"127.0.0.1:{srv.port}", "hello"], env=env)
+        self.assertEqual((rc, out, err), (0, b"HELLO\n", b""))
+
+    def test_insecure_and_pin_do_not_read_the_system_cas(self):
+        # -k and --pin judge the certificate without any CA, so they must not pay for
+        # reading the system's bundle (tens of milliseconds at every start). A FIFO with no
+        # writer as the bundle makes reading it hang.
+        srv = self.tls_server()
+        fifo = os.path.join(self.certs.dir, "ca-bundle-fifo")
+        os.mkfifo(fifo)
+        self.addCleanup(os.unlink, fifo)
+        env = dict(os.environ, SSL_CERT_FILE=fifo)
+        pin = tls_certs.fingerprint(self.certs.good.cert)
+        for args in (["-k"], ["--pin", pin]):
+            rc, out, err = run_sockecho(["send", "--tls"] + args + [f"127.0.0.1:{srv.port}", "hi"],
+                                        env=env, timeout=5)
+            self.assertEqual((rc, out, err), (0, b"HI\n", b""), args)
+            rc, out, err = run_sockecho(["probe", "--tls"] + args + [f"127.0.0.1:{srv.port}"],
+                                        env=env, timeout=5)
+            self.assertEqual((rc, err), (0, b""), args)
+
     def test_missing_files(self):
         # Set-up failures, before any connection: exit 1 and the system's reason in words,
         # not OpenSSL's packed error code.
