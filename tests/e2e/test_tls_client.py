@@ -22,13 +22,16 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
 import tls_certs
-from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, _kill_and_reap, have_tool,
-                     one_error_line, require_binary, require_tool, run_sockecho, skip_file)
+from harness import (E2E, SOCKECHO, T, Peer, Server, SilentTcpListener, _kill_and_reap,
+                     have_tool, one_error_line, require_binary, require_tool, run_sockecho,
+                     skip_file, upper)
 
 
 def setUpModule():
@@ -321,6 +324,39 @@ class SendVerification(TlsCase):
         for host in ("127.0.0.1", "localhost"):
             rc, out, err = self.send_ca(srv.port, host=host, input=b"good\nchain\n", words=())
             self.assertEqual((rc, out, err), (0, b"GOOD\nCHAIN\n", b""), host)
+
+    def test_bulk_binary(self):
+        # Partial TLS writes and reads through send's relay; the reply byte for byte.
+        srv = self.tls_server()
+        data = os.urandom(3 * 1024 * 1024) + b"the end\n"
+        rc, out, err = run_sockecho(["send", "--tls", "--cafile", self.certs.ca,
+                                     f"127.0.0.1:{srv.port}"], input=data, timeout=6 * T)
+        self.assertEqual((rc, err), (0, b""))
+        self.assertSameBytes(out, upper(data), "reply over TLS")
+
+    def test_unix_socket(self):
+        # A Unix path is no host name: the chain is checked, a name only with --servername.
+        d = tempfile.mkdtemp(prefix="sockecho-tls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "tls.sock")
+        good = self.certs.good
+        srv = Server(argv=["serve", "--unix", "--tls", "--cert", good.cert, "--key", good.key, path])
+        self.addCleanup(srv.close)
+        srv.start()
+        base = ["--unix", "--tls", "--cafile", self.certs.ca]
+        rc, out, err = run_sockecho(["send"] + base + [path, "unix"])
+        self.assertEqual((rc, out, err), (0, b"UNIX\n", b""))
+        rc, out, err = run_sockecho(["send"] + base + ["--servername", "localhost", "-v", path, "sni"])
+        self.assertEqual((rc, out), (0, b"SNI\n"), err)
+        self.assertEqual(quoted(err.decode().splitlines()[0], "sni"), "localhost", err)
+        rc, out, err = run_sockecho(["send"] + base + ["--servername", "wrong.example", path, "x"])
+        self.assertEqual((rc, out), (1, b""), err)
+        self.assertEqual(err.decode(), f"sockecho: tls with {path}: certificate verify failed: "
+                                       "hostname mismatch\n")
+        rc, out, err = run_sockecho(["probe", "--json"] + base + [path])
+        self.assertEqual((rc, err), (0, b""), out)
+        obj = json.loads(out.decode().splitlines()[0])
+        self.assertEqual((obj["proto"], obj["state"], obj["verify"]), ("unix", "OPEN", "ok"), obj)
 
     def test_good_chain_verbose(self):
         srv = self.tls_server()
