@@ -564,6 +564,11 @@ class ProbeTls(TlsCase):
         self.check_expired_fields(obj.get, obj["days_left"])
         self.assertIsInstance(obj["tls_ms"], float, obj)
         self.assertIsInstance(obj["days_left"], int, obj)
+        for k in ("tls_version", "cipher", "subject", "issuer", "not_before", "not_after",
+                  "sha256", "verify"):
+            self.assertIsInstance(obj[k], str, f"{k}: {obj}")
+        for k in ("not_before", "not_after"):
+            self.assertRegex(obj[k], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", obj)
         self.assertEqual(obj["san"], ["DNS:localhost", "IP:127.0.0.1"], obj)
         self.assertIsNone(obj["alpn"], obj)
         self.assertEqual(obj["verify"], "certificate has expired", obj)
