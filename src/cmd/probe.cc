@@ -136,10 +136,12 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
       const std::int64_t now = std::time(nullptr);
       tls = to_report(outcome, now);
       if (outcome.tls_ms && outcome.tls) e.tls_ms.push_back(*outcome.tls_ms);
-      // Checked under -k and --pin too: an expired leaf is EXPIRING with days_left <= 0.
-      if (outcome.state == ProbeState::open && o.warn_expiry && outcome.tls && outcome.tls->peer &&
-          outcome.tls->peer->not_after - now <
-              std::chrono::duration_cast<std::chrono::seconds>(*o.warn_expiry).count())
+      // Checked under -k and --pin too, where nothing else looks at dates: an expired leaf
+      // is EXPIRING (days_left <= 0) even without --warn-expiry, whose default is 0.
+      const auto warn = std::chrono::duration_cast<std::chrono::seconds>(
+          o.warn_expiry.value_or(std::chrono::milliseconds(0)));
+      if (outcome.state == ProbeState::open && outcome.tls && outcome.tls->peer &&
+          outcome.tls->peer->not_after - now < warn.count())
         outcome.state = ProbeState::expiring;
     }
     e.state = outcome.state;

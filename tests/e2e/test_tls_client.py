@@ -591,11 +591,11 @@ class ProbeTls(TlsCase):
         self.assertEqual((obj["state"], obj["verify"]), ("EXPIRING", "pinned"), obj)
 
     def test_expired_insecure_without_warn_expiry(self):
-        # Documents the current reading of SPEC: with no --warn-expiry nothing checks expiry
-        # under -k, so the expired leaf is OPEN (its days_left still says so).
+        # --warn-expiry defaults to 0: under -k, where verification does not look at dates,
+        # an expired leaf is still EXPIRING, and probe exits 1.
         srv = self.tls_server(self.certs.expired)
-        obj = self.probe_obj(srv.port, "-k", rc=0)
-        self.assertEqual((obj["state"], obj["verify"]), ("OPEN", "skipped"), obj)
+        obj = self.probe_obj(srv.port, "-k", rc=1)
+        self.assertEqual((obj["state"], obj["verify"]), ("EXPIRING", "skipped"), obj)
         self.assertLess(obj["days_left"], 0, obj)
 
     def test_warn_expiry(self):
