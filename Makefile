@@ -19,7 +19,7 @@ PORT       ?= 48763
 # talk to and the tools that check the docs and the packages.
 BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev \
               libssl-dev
-TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
+TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 nftables \
               dpkg-dev file fiu-utils netbase openssl ca-certificates ncat
 BENCH_PKGS := ncat socat netcat-openbsd coreutils
 FUZZ_PKGS  := clang libclang-rt-dev
