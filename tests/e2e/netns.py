@@ -90,10 +90,16 @@ def _pids_in(name) -> list:
 
 def _delete_namespace(name):
     """Kill by PID whatever still runs in it, then delete it (its rules go with it)."""
-    for pid in _pids_in(name):
+    pids = _pids_in(name)
+    for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
+            pass
+    for pid in pids:  # reap those that are our children (the others' parents reap them)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
             pass
     _ip("netns", "delete", name, check=False)
     with _lock:
@@ -220,6 +226,12 @@ class NetNs:
             srv.close()
         for p in self._procs:
             _kill_and_reap(p)
+            for pipe in (p.stdin, p.stdout, p.stderr):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
         for s in self._socks:
             s.close()
         self._servers, self._procs, self._socks = [], [], []
