@@ -237,8 +237,11 @@ class ProbeFaults(NetnsCase):
         lo, hi = binomial_range(n, p)
         # --timeout 200ms, under the kernel's first SYN retransmission (1 s): a probe whose
         # SYN is dropped is lost, never saved by a second SYN.
-        rc, row, _, text, _ = self.one_row(*args, "--count", n, "-i", "10ms", "--timeout", "200ms",
-                                           self.target(srv), timeout=6 * T)
+        rc, rows, _, text, _ = self.probe(*args, "--count", n, "-i", "10ms", "--timeout", "200ms",
+                                          self.target(srv), timeout=6 * T)
+        # The statistics row is the last (rows per probe may come before it, as ping prints).
+        self.assertTrue(rows and "sent=" in " ".join(rows[-1]), text)
+        row = rows[-1]
         self.assertEqual((rc, row[3]), (0, "OPEN"), text)
         d = kv(" ".join(row[4:]))
         sent, recv = int(d["sent"]), int(d["recv"])
