@@ -147,10 +147,16 @@ def _missing() -> str:
         if not shutil.which(tool):
             return f"{tool} is not installed (Debian: {'iproute2' if tool == 'ip' else 'nftables'})"
     try:
-        ns = NetNs().create()
-    except (AssertionError, OSError) as e:
-        return f"cannot set up a network namespace with nftables here: {e}"
-    ns.close()
+        with NetNs() as ns:
+            # Every kind of rule the faults use: a kernel without one of the nft modules
+            # (numgen, reject, meta) fails here, not in the middle of a test.
+            ns.loss(9, 1)
+            ns.drop_syns(9)
+            ns.reject(9, "tcp reset")
+            ns.reject(9, "port-unreachable", proto="udp")
+            ns.drop_data_from(9)
+    except (AssertionError, OSError, subprocess.SubprocessError) as e:
+        return f"cannot set up a network namespace with nftables faults here: {e}"
     return None
 
 
@@ -354,6 +360,15 @@ class NetNs:
         s.settimeout(timeout)
         s.connect((host, port))
         return s
+
+    def has_ipv6(self) -> bool:
+        """Whether ::1 is there (not with IPv6 disabled on the kernel command line)."""
+        try:
+            with self.socket(socket.AF_INET6) as s:
+                s.bind(("::1", 0))
+            return True
+        except OSError:
+            return False
 
     def pids(self) -> list:
         """PIDs of the processes in the namespace now (`ip netns pids`)."""

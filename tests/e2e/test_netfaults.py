@@ -175,6 +175,9 @@ class ProbeFaults(NetnsCase):
         self.assertEqual(len(rows), 1, text)
         return rc, rows[0], summary, text, secs
 
+    def hosts(self):
+        return ("127.0.0.1", "::1") if self.ns.has_ipv6() else ("127.0.0.1",)
+
     def check_rejected(self, srv, how, state, reason, udp=False):
         fault = self.ns.reject(srv.port, how, proto="udp" if udp else "tcp")
         rc, row, _, text, _ = self.one_row(*(["--udp"] if udp else []), self.target(srv))
@@ -195,13 +198,13 @@ class ProbeFaults(NetnsCase):
         self.assertServerWell(srv)
 
     def test_port_unreachable_is_closed(self):
-        for host in ("127.0.0.1", "::1"):
+        for host in self.hosts():
             with self.subTest(host=host):
                 self.check_rejected(self.serve(host=host), "port-unreachable", "CLOSED",
                                     "Connection refused")
 
     def test_host_unreachable_is_unreachable(self):
-        for host in ("127.0.0.1", "::1"):
+        for host in self.hosts():
             with self.subTest(host=host):
                 self.check_rejected(self.serve(host=host), "host-unreachable", "UNREACHABLE",
                                     "No route to host")
@@ -211,7 +214,7 @@ class ProbeFaults(NetnsCase):
         self.check_rejected(self.serve(), "admin-prohibited", "UNREACHABLE", "No route to host")
 
     def test_reset_is_closed(self):
-        for host in ("127.0.0.1", "::1"):
+        for host in self.hosts():
             with self.subTest(host=host):
                 self.check_rejected(self.serve(host=host), "tcp reset", "CLOSED",
                                     "Connection refused")
