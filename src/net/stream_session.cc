@@ -187,8 +187,8 @@ void StreamSession::report_messages(std::string_view data, std::string_view repl
     offset += line.size();
     // The NUL padding after a fixed buffer's newline is not a message of its own.
     if (strip_padding(line).empty() && line.find('\0') != std::string_view::npos) return;
-    m_ctx.emit(MessageEvent{m_peer, std::string(strip_padding(line)),
-                            std::string(strip_padding(out))});
+    m_ctx.emit(MessageEvent{m_ctx.options.proto, m_local, m_peer, std::string(line),
+                            std::string(out)});
   });
 }
 

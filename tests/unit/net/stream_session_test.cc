@@ -83,6 +83,20 @@ TEST_CASE("net::StreamSession serves a plain stream: established at once, replie
   CHECK(f.closed_calls == 0);
 }
 
+TEST_CASE("net::StreamSession reports each line as a message, with its exact bytes") {
+  Fixture f;
+  f.options.report_messages = true;
+  f.session->start();
+  f.send(std::string("hi\r\nyo\n\0\0", 9));  // one write: one read on a socketpair
+  f.spin();
+  CHECK(f.received() == std::string("HI\r\nYO\n\0\0", 9));
+  std::vector<MessageEvent> m = f.all<MessageEvent>();
+  REQUIRE(m.size() == 2);  // the NUL padding after the last newline is no message of its own
+  CHECK(m[0].proto == Proto::unix_stream);
+  CHECK((m[0].data == "hi\r\n" && m[0].reply == "HI\r\n"));
+  CHECK((m[1].data == "yo\n" && m[1].reply == "YO\n"));
+}
+
 TEST_CASE("net::StreamSession reports ESTABLISHED only once the handshake is done") {
   Fixture f;
   f.stream->handshakes = {wants(IoStatus::want_read), wants(IoStatus::want_write), IoResult{}};
