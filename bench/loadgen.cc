@@ -499,7 +499,7 @@ thread_local std::string t_tls_why;
 
 #ifdef SOCKECHO_LOADGEN_TLS
 SSL_CTX* g_tls_ctx = nullptr;
-std::vector<SSL*> g_tls_by_fd;  // sized before any worker thread starts, then only read
+std::vector<SSL*> g_tls_by_fd;    // sized before any worker thread starts, then only read
 std::string g_tls_version = "-";  // of the first handshake, set by the main thread
 std::string g_tls_cipher = "-";
 
@@ -631,7 +631,8 @@ void close_conn(int fd) {
 #else
 const std::string g_tls_version = "-", g_tls_cipher = "-";
 void tls_init() {
-  usage_error("--tls: this sockecho-loadgen was built without OpenSSL (install libssl-dev, rebuild)");
+  usage_error(
+      "--tls: this sockecho-loadgen was built without OpenSSL (install libssl-dev, rebuild)");
 }
 SSL* tls_of(int) {
   return nullptr;
@@ -947,8 +948,8 @@ class EchoWorker {
   void flush_tls(EchoConn& c, std::size_t i) {
     bool blocked_on_write = false;
     while (c.unsent < c.count) {
-      ssize_t w = tls_write(c.ssl, m_pl.send(c.at(c.unsent).off) + c.send_off,
-                            m_pl.size() - c.send_off);
+      ssize_t w =
+          tls_write(c.ssl, m_pl.send(c.at(c.unsent).off) + c.send_off, m_pl.size() - c.send_off);
       if (w < 0) {
         if (errno == EAGAIN) {
           blocked_on_write = t_tls_wants_write;
