@@ -20,7 +20,7 @@ PORT       ?= 48763
 BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev
 TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
               dpkg-dev file fiu-utils netbase
-BENCH_PKGS := ncat socat netcat-openbsd coreutils
+BENCH_PKGS := ncat socat netcat-openbsd coreutils openssl nginx-light libnginx-mod-stream
 FUZZ_PKGS  := clang libclang-rt-dev
 
 .PHONY: all deps deps-build deps-test deps-bench deps-fuzz build run serve test test-dev test-asan test-tsan test-fuzz \
