@@ -4,19 +4,22 @@
 
 # The options of each subcommand, as `sockecho SUBCOMMAND --help` prints them.
 _sockecho_transport_opts='--tcp --udp --unix -4 -6 -p --port -h --help'
+_sockecho_client_tls_opts='--tls --cafile --servername -k --insecure --pin --cert --key --alpn
+    --tls-min'
 _sockecho_serve_opts="$_sockecho_transport_opts -b --bind --backlog --mode --exit-word
-    --shutdown-word --max-clients --idle-timeout --once --reuseport --threads --unix-mode --allow --deny -v --verbose
-    -q --quiet --json"
+    --shutdown-word --max-clients --idle-timeout --once --reuseport --threads --unix-mode --allow --deny
+    --tls --cert --key --cafile --alpn --tls-min --handshake-timeout -v --verbose -q --quiet --json"
 _sockecho_send_opts="$_sockecho_transport_opts -w --timeout --connect-timeout --retries
-    --exit-word -v --verbose"
+    --exit-word -v --verbose $_sockecho_client_tls_opts"
 _sockecho_probe_opts="$_sockecho_transport_opts -w --timeout --concurrency --payload --echo
-    --expect -c --count -i --interval --open -q --quiet --json"
+    --expect -c --count -i --interval --open $_sockecho_client_tls_opts --warn-expiry -q --quiet --json"
 # Options that take a value (the next word, or after '=').
 _sockecho_value_opts='-p --port -b --bind --backlog --mode --exit-word --shutdown-word
     --max-clients --idle-timeout --threads --unix-mode --allow --deny -w --timeout --connect-timeout --retries
-    --concurrency --payload --expect -c --count -i --interval'
+    --concurrency --payload --expect -c --count -i --interval --cert --key --cafile --alpn --tls-min
+    --handshake-timeout --servername --pin --warn-expiry'
 
-# File names for a Unix socket path; $1 is a prefix such as "--bind=".
+# File names, for a Unix socket path or a PEM file; $1 is a prefix such as "--bind=".
 _sockecho_paths() {
     mapfile -t COMPREPLY < <(compgen -P "$1" -f -- "$2")
     # Quote and mark directories as for any file name, where this bash can.
@@ -74,10 +77,14 @@ _sockecho() {
     esac
 
     # After an option that takes a value: the modes, a host (or with --unix a path) for
-    # --bind, and nothing at all for numbers, durations, words and file modes.
+    # --bind, PEM files, TLS versions, a host for --servername, and nothing at all for
+    # numbers, durations, words, file modes, fingerprints and ALPN lists.
     if _sockecho_takes_value "$prev"; then
         case $prev in
             --mode) mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'upper echo lower discard' -- "$cur") ;;
+            --cert | --key | --cafile) _sockecho_paths "$prefix" "$cur" ;;
+            --tls-min) mapfile -t COMPREPLY < <(compgen -P "$prefix" -W '1.2 1.3' -- "$cur") ;;
+            --servername) mapfile -t COMPREPLY < <(compgen -P "$prefix" -A hostname -- "$cur") ;;
             -b | --bind)
                 if [[ $unix ]]; then
                     _sockecho_paths "$prefix" "$cur"

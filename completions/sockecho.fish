@@ -20,7 +20,8 @@ end
 function __sockecho_send_needs_target
     __sockecho_using send; or return 1
     set -l tokens (commandline -opc)
-    set -l takes_value -p --port -w --timeout --connect-timeout --retries --exit-word
+    set -l takes_value -p --port -w --timeout --connect-timeout --retries --exit-word \
+        --cafile --servername --pin --cert --key --alpn --tls-min
     set -l skip 0
     for t in $tokens[3..-1]
         if test $skip = 1
@@ -34,7 +35,8 @@ function __sockecho_send_needs_target
     return 0
 end
 
-# No file names anywhere: sockecho takes addresses, ports and words.
+# No file names but where asked for (--cert, --key, --cafile, a Unix socket): sockecho
+# takes addresses, ports and words.
 complete -c sockecho -f
 
 # Before the subcommand.
@@ -79,6 +81,13 @@ complete -c sockecho -n $serve -l threads -x -d 'serve on N threads, each with i
 complete -c sockecho -n $serve -l unix-mode -x -d 'with --unix: permissions of the socket file, in octal'
 complete -c sockecho -n $serve -l allow -x -d 'serve only peers in CIDR (repeatable)'
 complete -c sockecho -n $serve -l deny -x -d 'refuse peers in CIDR (repeatable; wins over --allow)'
+complete -c sockecho -n $serve -l tls -d 'serve TLS over the stream (TCP or Unix)'
+complete -c sockecho -n $serve -l cert -r -F -d 'certificate chain, PEM, with --key (default: generated)'
+complete -c sockecho -n $serve -l key -r -F -d 'private key of --cert, PEM'
+complete -c sockecho -n $serve -l cafile -r -F -d 'ask clients for a certificate, verified against FILE'
+complete -c sockecho -n $serve -l alpn -x -d 'protocols to accept, by preference (h2,http/1.1)'
+complete -c sockecho -n $serve -l tls-min -x -a '1.2 1.3' -d 'lowest TLS version to accept (default 1.2)'
+complete -c sockecho -n $serve -l handshake-timeout -x -d 'close a client not through the handshake in DUR (default 10s)'
 complete -c sockecho -n $serve -s v -l verbose -d 'also print every message'
 complete -c sockecho -n $serve -s q -l quiet -d 'print only errors'
 complete -c sockecho -n $serve -l json -d 'print events as JSON lines'
@@ -108,6 +117,20 @@ complete -c sockecho -n $probe -s q -l quiet -d 'print nothing; the exit status 
 complete -c sockecho -n $probe -l json -d 'print results as JSON lines'
 complete -c sockecho -n "$probe; and not __fish_contains_opt unix" \
     -a 'localhost (__fish_print_hostnames)' -d host
+
+# TLS on a client (send and probe)
+set -l client '__sockecho_using send probe'
+complete -c sockecho -n $client -l tls -d "talk TLS over the stream, verifying the server's certificate"
+complete -c sockecho -n $client -l cafile -r -F -d "trust the CAs in FILE instead of the system's"
+complete -c sockecho -n $client -l servername -x -a '(__fish_print_hostnames)' \
+    -d "name to check and send as SNI (default: TARGET's host)"
+complete -c sockecho -n $client -s k -l insecure -d "do not verify the server's certificate"
+complete -c sockecho -n $client -l pin -x -d 'accept only the certificate with this SHA-256 fingerprint'
+complete -c sockecho -n $client -l cert -r -F -d 'client certificate, PEM, with --key'
+complete -c sockecho -n $client -l key -r -F -d 'private key of --cert, PEM'
+complete -c sockecho -n $client -l alpn -x -d 'application protocols to offer (h2,http/1.1)'
+complete -c sockecho -n $client -l tls-min -x -a '1.2 1.3' -d 'lowest TLS version to accept (default 1.2)'
+complete -c sockecho -n $probe -l warn-expiry -x -d 'EXPIRING when the certificate expires within DUR (21d)'
 
 # With --unix the address is a socket file: offer file names.
 complete -c sockecho -n '__sockecho_using serve send probe; and __fish_contains_opt unix' -F

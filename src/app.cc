@@ -12,6 +12,7 @@
 #include "cmd/probe.h"
 #include "cmd/send.h"
 #include "cmd/serve.h"
+#include "net/tls_error.h"
 #include "exit_status.h"
 #include "overloaded.h"
 #include "net/sys.h"
@@ -49,6 +50,8 @@ int app_main(int argc, char** argv) {
     return report_error(e.what(), ExitStatus::usage);
   } catch (const std::system_error& e) {
     // fmt::system_error reads "<context>: <strerror>"; getaddrinfo errors likewise.
+    return report_error(e.what(), ExitStatus::failure);
+  } catch (const net::TlsError& e) {
     return report_error(e.what(), ExitStatus::failure);
   } catch (const std::bad_alloc&) {
     return report_error("out of memory", ExitStatus::failure);

@@ -24,7 +24,8 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   else if (unit == "ms") scale = 1;
   else if (unit == "m") scale = 60'000;
   else if (unit == "h") scale = 3'600'000;
-  else throw ParseError("unknown unit (use ms, s, m or h)");
+  else if (unit == "d") scale = 86'400'000;  // certificate lifetimes: --warn-expiry 21d
+  else throw ParseError("unknown unit (use ms, s, m, h or d)");
   double ms = value * scale;
   if (!std::isfinite(ms) || ms > 24.0 * 3'600'000 * 365) throw ParseError("duration too long");
   return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));

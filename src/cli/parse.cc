@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "cli/duration.h"
+#include "cli/tls_values.h"
 #include "cli/validate.h"
 #include "net/endpoint.h"
 
@@ -47,6 +48,38 @@ void add_transport(cxxopts::Options& o) {
       ("h,help", "show this help");
 }
 
+// The TLS group. A flag means a little more on serve than on a client: there --cafile asks
+// every client for a certificate, and --cert may be left out for a generated one.
+enum class TlsRole { server, client };
+
+void add_tls(cxxopts::Options& o, TlsRole role) {
+  auto file = [] { return cxxopts::value<std::string>(); };
+  cxxopts::OptionAdder tls = o.add_options("TLS");
+  if (role == TlsRole::server) {
+    tls("tls", "serve TLS over the stream (TCP or Unix)")
+        ("cert", "certificate chain, PEM, with --key (default: a generated one)", file(), "FILE")
+        ("key", "private key of --cert, PEM", file(), "FILE")
+        ("cafile", "ask clients for a certificate, verified against FILE (mutual TLS)", file(),
+         "FILE")
+        ("alpn", "protocols to accept, by preference (e.g. h2,http/1.1)",
+         cxxopts::value<std::string>(), "LIST");
+  } else {
+    tls("tls", "talk TLS over the stream, verifying the server's certificate")
+        ("cafile", "trust the CAs in FILE instead of the system's", file(), "FILE")
+        ("servername", "name to check and send as SNI (default: TARGET's host)",
+         cxxopts::value<std::string>(), "NAME")
+        ("k,insecure", "do not verify the server's certificate")
+        ("pin", "accept only the certificate with this fingerprint, as serve prints it",
+         cxxopts::value<std::string>(), "SHA256")
+        ("cert", "client certificate, PEM, with --key", file(), "FILE")
+        ("key", "private key of --cert, PEM", file(), "FILE")
+        ("alpn", "application protocols to offer, comma-separated (e.g. h2,http/1.1)",
+         cxxopts::value<std::string>(), "LIST");
+  }
+  tls("tls-min", "lowest TLS version to accept: 1.2 (default) or 1.3",
+      cxxopts::value<std::string>(), "VERSION");
+}
+
 cxxopts::Options serve_options() {
   cxxopts::Options o("sockecho serve", "Run the uppercase echo service.");
   o.custom_help("[options]").positional_help("[[ADDR:]PORT]").set_width(100);
@@ -74,6 +107,10 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::vector<std::string>>(), "CIDR")
       ("deny", "refuse peers in CIDR (repeatable; wins over --allow)",
        cxxopts::value<std::vector<std::string>>(), "CIDR");
+  add_tls(o, TlsRole::server);
+  o.add_options("TLS")
+      ("handshake-timeout", "close a client not through the handshake in DUR (default 10s)",
+       cxxopts::value<std::string>(), "DUR");
   o.add_options("Output")
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
@@ -99,6 +136,7 @@ cxxopts::Options send_options() {
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
       ("v,verbose", "print connection details on stderr");
+  add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -120,6 +158,10 @@ cxxopts::Options probe_options() {
       ("i,interval", "between probes of one endpoint (default 1s)",
        cxxopts::value<std::string>(), "DUR")
       ("open", "list only OPEN endpoints in the table");
+  add_tls(o, TlsRole::client);
+  o.add_options("TLS")
+      ("warn-expiry", "EXPIRING when the certificate expires within DUR (e.g. 21d)",
+       cxxopts::value<std::string>(), "DUR");
   o.add_options("Output")
       ("q,quiet", "print nothing; the exit status says it all")
       ("json", "print results as JSON lines");
@@ -160,6 +202,13 @@ unsigned long long number(const Result& r, const std::string& name, unsigned lon
   return checked(flag_value(name, text), [&] { return net::parse_number(text, lo, hi); });
 }
 
+// A flag's value through parse, a function that throws net::ParseError.
+template <typename F>
+auto value_of(const Result& r, const std::string& name, F parse) {
+  std::string text = string_of(r, name);
+  return checked(flag_value(name, text), [&] { return parse(text); });
+}
+
 std::chrono::milliseconds duration(const Result& r, const std::string& name) {
   std::string text = string_of(r, name);
   return checked(flag_value(name, text), [&] { return parse_duration(text); });
@@ -189,6 +238,40 @@ TransportOptions transport(const Result& r) {
   if (t.unix_domain && r.count("port"))
     throw UsageError("--unix", "does not go with --port: the address is a path");
   return t;
+}
+
+std::string file_flag(const Result& r, const std::string& name) {
+  std::string path = string_of(r, name);
+  if (path.empty()) throw UsageError(flag_value(name, path), "empty file name");
+  return path;
+}
+
+// The TLS flags given besides --tls, as --help names them and in its order: the group of
+// the subcommand's own table, so a flag added there is held to --tls with no more code.
+std::vector<std::string> tls_flags_given(const Result& r, const cxxopts::Options& options) {
+  std::vector<std::string> given;
+  for (const cxxopts::HelpOptionDetails& d : options.group_help("TLS").options)
+    for (const std::string& name : d.l)
+      if (name != "tls" && r.count(name)) given.push_back(dashed(name));
+  return given;
+}
+
+// --tls and its flags; a flag the subcommand lacks is never in r, so one reader serves all.
+net::TlsConfig tls_config(const Result& r, const cxxopts::Options& options) {
+  net::TlsConfig tls;
+  tls.enabled = r.count("tls") > 0;
+  validate_tls_flags(tls_flags_given(r, options), tls.enabled);
+  if (r.count("cert")) tls.cert_file = file_flag(r, "cert");
+  if (r.count("key")) tls.key_file = file_flag(r, "key");
+  if (r.count("cafile")) tls.ca_file = file_flag(r, "cafile");
+  if (r.count("alpn")) tls.alpn = value_of(r, "alpn", parse_alpn_list);
+  if (r.count("tls-min")) tls.min_version = value_of(r, "tls-min", parse_tls_version);
+  if (r.count("servername")) tls.servername = value_of(r, "servername", parse_servername);
+  tls.insecure = r.count("insecure") > 0;
+  if (r.count("pin")) tls.pin = value_of(r, "pin", parse_fingerprint);
+  if (r.count("handshake-timeout"))
+    tls.handshake_timeout = positive_duration(r, "handshake-timeout");
+  return tls;
 }
 
 std::vector<std::string> positionals(const Result& r) {
@@ -278,6 +361,7 @@ Command build_serve(const Result& r) {
   if (r.count("verbose")) o.verbosity = Verbosity::verbose;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  o.tls = tls_config(r, serve_options());
   validate_serve(o);
   return o;
 }
@@ -320,6 +404,7 @@ Command build_send(const Result& r) {
   if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
+  o.tls = tls_config(r, send_options());
   validate_send(o);
   return o;
 }
@@ -356,6 +441,8 @@ Command build_probe(const Result& r) {
   o.open_only = r.count("open") > 0;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  o.tls = tls_config(r, probe_options());
+  if (r.count("warn-expiry")) o.warn_expiry = duration(r, "warn-expiry");
   validate_probe(o);
   return o;
 }
@@ -376,7 +463,7 @@ const Subcommand* find_subcommand(std::string_view name) {
 }
 
 std::string help_for(const Subcommand& s) {
-  return help_of(s.options(), {"Transport", "Service", "Client", "Probe", "Output"});
+  return help_of(s.options(), {"Transport", "Service", "Client", "Probe", "TLS", "Output"});
 }
 
 // cxxopts quotes names with U+2018/U+2019; take the name out and speak ASCII.

@@ -34,6 +34,29 @@ void validate_family(std::string_view what, std::string_view host, net::Family f
   }
 }
 
+void validate_tls_flags(const std::vector<std::string>& given, bool tls) {
+  if (!tls && !given.empty()) throw UsageError(given.front(), "goes with --tls only");
+}
+
+void validate_tls(const net::TlsConfig& tls, const TransportOptions& t) {
+  if (!tls.enabled) return;
+  if (t.type == net::SockType::datagram)
+    throw UsageError("--tls", "does not go with --udp (TLS runs over a stream)");
+  if (!tls.cert_file.empty() && tls.key_file.empty())
+    throw UsageError("--cert", "needs --key too (a key in the certificate file: name it twice)");
+  if (tls.cert_file.empty() && !tls.key_file.empty()) throw UsageError("--key", "needs --cert too");
+}
+
+void validate_tls_client(const net::TlsConfig& tls) {
+  if (!tls.enabled) return;
+  if (tls.pin && tls.insecure)
+    throw UsageError("--pin/-k", "pick one (--pin accepts one certificate, -k any)");
+  if (!tls.ca_file.empty() && tls.insecure)
+    throw UsageError("--cafile", "does not go with -k (nothing is verified)");
+  if (!tls.ca_file.empty() && tls.pin)
+    throw UsageError("--cafile", "does not go with --pin (the fingerprint is the whole check)");
+}
+
 void validate_serve(const ServeOptions& o) {
   validate_transport(o.transport);
   const bool unix_domain = o.transport.unix_domain;
@@ -44,17 +67,22 @@ void validate_serve(const ServeOptions& o) {
   if (!o.shutdown_word.empty() && o.shutdown_word == o.exit_word)
     throw UsageError("--shutdown-word", "must differ from the exit word");
   if (o.threads > 1 && o.once) throw UsageError("--threads", "does not go with --once");
+  validate_tls(o.tls, o.transport);
 }
 
 void validate_send(const SendOptions& o) {
   validate_transport(o.transport);
   if (o.retries > 0 && o.transport.type == net::SockType::stream)
     throw UsageError("--retries", "goes with --udp only (a stream resends by itself)");
+  validate_tls(o.tls, o.transport);
+  validate_tls_client(o.tls);
 }
 
 void validate_probe(const ProbeOptions& o) {
   validate_transport(o.transport);
   if (o.echo && o.payload.empty()) throw UsageError("--payload", "must not be empty with --echo");
+  validate_tls(o.tls, o.transport);
+  validate_tls_client(o.tls);
 }
 
 }  // namespace sockecho::cli

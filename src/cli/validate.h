@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/options.h"
 #include "cli/parse.h"
@@ -21,14 +22,27 @@ void validate_transport(const TransportOptions& t);
 // later. what: the address as typed, for the message ("--bind '[::1]'").
 void validate_family(std::string_view what, std::string_view host, net::Family family);
 
+// Every TLS flag but --tls itself goes with --tls only. given: the TLS flags on the command
+// line as --help names them ("--cert"), whatever their value, since "--tls-min 1.2" without
+// --tls is as much a mistake as any other; the first is the one named.
+void validate_tls_flags(const std::vector<std::string>& given, bool tls);
+
+// --tls, on any subcommand: it needs a stream (TCP or Unix), and --cert and --key come
+// together (serve: both or neither, neither being a generated certificate).
+void validate_tls(const net::TlsConfig& tls, const TransportOptions& t);
+
+// --tls on a client: --pin and -k contradict each other, and --cafile would be ignored
+// beside either, so each pair is a usage error rather than a silent choice.
+void validate_tls_client(const net::TlsConfig& tls);
+
 // serve: --unix-mode, --allow/--deny and --threads against --unix; --threads with --once;
-// the shutdown word against the exit word; a Unix server's path.
+// the shutdown word against the exit word; a Unix server's path; validate_tls.
 void validate_serve(const ServeOptions& o);
 
-// send: --retries is for datagram sockets.
+// send: --retries is for datagram sockets; validate_tls and validate_tls_client.
 void validate_send(const SendOptions& o);
 
-// probe: --echo (or --expect) needs a payload to send.
+// probe: --echo (or --expect) needs a payload to send; validate_tls and validate_tls_client.
 void validate_probe(const ProbeOptions& o);
 
 }  // namespace sockecho::cli

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/prober.h"
 #include "net/service.h"
 #include "net/socket.h"
 #include "report/event.h"
@@ -26,6 +27,15 @@ std::string peer_name(const net::Peer& peer);
 report::Socket to_report(const net::SocketInfo& socket);
 std::optional<report::TcpInfo> to_report(const std::optional<net::TcpStats>& tcp);
 report::Event to_report(const net::ServiceEvent& event);
+
+// probe --tls: what the handshake and the certificate said, as probe reports it. `now`
+// (seconds since the epoch) is what days_left counts from.
+report::TlsCheck to_report(const net::ProbeOutcome& outcome, std::int64_t now);
+
+// Seconds since the epoch as ISO 8601 UTC: "2026-12-03T15:04:05Z".
+std::string iso8601(std::int64_t seconds);
+
+std::string_view verify_name(const net::TlsSession& session);
 report::Summary to_report(const net::ServiceStats& stats);
 
 }  // namespace sockecho::cmd

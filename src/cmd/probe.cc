@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <tuple>
 
@@ -32,7 +33,8 @@ constexpr std::size_t k_fds_kept_back = 32;  // stdio, epoll, timers, signalfd, 
 constexpr ProbeState k_state_order[] = {ProbeState::open,        ProbeState::closed,
                                         ProbeState::filtered,    ProbeState::unreachable,
                                         ProbeState::open_filtered, ProbeState::bad_echo,
-                                        ProbeState::no_echo,     ProbeState::error};
+                                        ProbeState::no_echo,     ProbeState::bad_tls,
+                                        ProbeState::expiring,    ProbeState::error};
 
 struct Endpoint {
   std::string host;  // as the user wrote it, for sorting
@@ -40,6 +42,7 @@ struct Endpoint {
   std::shared_ptr<net::ProbeSpec> spec;
   std::string unresolved;  // why there is nothing to probe (a name that did not resolve)
   std::vector<double> rtts;
+  std::vector<double> tls_ms;  // handshake times, under --tls
   std::size_t done = 0;
   bool any_open = false;
   bool any_bad_echo = false;
@@ -61,12 +64,15 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
   base.echo = o.echo;
   base.payload = o.payload;
   if (o.echo) base.expect = o.expect.value_or(upper(o.payload));
+  // Built once: a bad --cafile or --cert ends probe before anything is probed.
+  if (o.tls.enabled) base.tls = net::TlsContext::client(o.tls, true);
 
   std::vector<Endpoint> out;
   for (const cli::ProbeTarget& t : o.targets) {
     if (o.transport.unix_domain) {
-      Endpoint e{t.host, 0, std::make_shared<net::ProbeSpec>(base), "", {}, 0, false, false, ProbeState::error, {}};
+      Endpoint e{t.host, 0, std::make_shared<net::ProbeSpec>(base), "", {}, {}, 0, false, false, ProbeState::error, {}};
       e.spec->candidates = {net::Address::unix_path(t.host)};
+      e.spec->server_name = o.tls.servername;
       out.push_back(std::move(e));
       continue;
     }
@@ -83,7 +89,8 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
     }
     out.reserve(out.size() + t.ports.size());
     for (std::uint16_t port : t.ports) {
-      Endpoint e{t.host, port, std::make_shared<net::ProbeSpec>(base), failure, {}, 0, false, false, ProbeState::error, {}};
+      Endpoint e{t.host, port, std::make_shared<net::ProbeSpec>(base), failure, {}, {}, 0, false, false, ProbeState::error, {}};
+      e.spec->server_name = t.host;
       for (net::Address a : addresses) {
         a.set_port(port);
         e.spec->candidates.push_back(a);
@@ -120,8 +127,19 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   net::EventLoop loop;
   net::Prober prober(loop, concurrency);
   std::size_t outstanding = 0;
-  auto record = [&](Endpoint& e, const net::ProbeOutcome& outcome) {
+  auto record = [&](Endpoint& e, net::ProbeOutcome outcome) {
     ++e.done;
+    std::optional<report::TlsCheck> tls;
+    if (o.tls.enabled && (outcome.tls_ms || outcome.tls)) {
+      const std::int64_t now = std::time(nullptr);
+      tls = to_report(outcome, now);
+      if (outcome.tls_ms && outcome.tls) e.tls_ms.push_back(*outcome.tls_ms);
+      // Checked under -k and --pin too: an expired leaf is EXPIRING with days_left <= 0.
+      if (outcome.state == ProbeState::open && o.warn_expiry && outcome.tls && outcome.tls->peer &&
+          outcome.tls->peer->not_after - now <
+              std::chrono::duration_cast<std::chrono::seconds>(*o.warn_expiry).count())
+        outcome.state = ProbeState::expiring;
+    }
     e.state = outcome.state;
     e.any_open |= outcome.state == ProbeState::open;
     e.any_bad_echo |= outcome.state == ProbeState::bad_echo;
@@ -132,7 +150,10 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
                                  std::string(net::state_name(outcome.state)),
                                  outcome.rtt_ms,
                                  e.done,
-                                 outcome.error != 0 ? std::strerror(outcome.error) : e.unresolved};
+                                 !outcome.tls_failure.empty() ? outcome.tls_failure
+                                 : outcome.error != 0        ? std::strerror(outcome.error)
+                                                             : e.unresolved,
+                                 std::move(tls)};
     if (o.json) out.emit(e.last);
   };
 
@@ -151,7 +172,9 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   for (std::size_t k = 0; k < o.count; ++k) {
     for (Endpoint& e : endpoints) {
       if (e.spec->candidates.empty()) {  // nothing to probe: report it as the network would
-        record(e, net::ProbeOutcome{ProbeState::unreachable, std::nullopt, 0, {}, {}});
+        net::ProbeOutcome nothing;
+        nothing.state = ProbeState::unreachable;
+        record(e, nothing);
         continue;
       }
       ++outstanding;
@@ -171,7 +194,8 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   });
   bool all_good = true;
   std::vector<std::size_t> counts(std::size(k_state_order), 0);
-  if (!o.json && !quiet) std::fputs((report::probe_table_header() + "\n").c_str(), stdout);
+  if (!o.json && !quiet)
+    std::fputs((report::probe_table_header(o.tls.enabled) + "\n").c_str(), stdout);
   for (Endpoint* row : rows) {
     Endpoint& e = *row;
     if (e.any_open) e.state = e.any_bad_echo ? ProbeState::bad_echo : ProbeState::open;
@@ -180,7 +204,11 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
     for (std::size_t i = 0; i < std::size(k_state_order); ++i) counts[i] += k_state_order[i] == e.state;
     bool show_row = !o.open_only || e.state == ProbeState::open;
     if (o.count > 1) {
-      if (show_row || o.json) out.emit(report::ProbeStats{e.last, report::summarize_rtts(e.rtts, e.done)});
+      if (show_row || o.json) {
+        report::ProbeStats stats{e.last, report::summarize_rtts(e.rtts, e.done)};
+        if (o.tls.enabled) stats.tls = report::summarize_rtts(e.tls_ms, e.done);
+        out.emit(stats);
+      }
     } else if (!o.json && show_row) {
       out.emit(e.last);
     }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -16,6 +17,8 @@
 #include "net/sys.h"
 #include "cmd/net_report.h"
 #include "net/stream.h"
+#include "net/tls_error.h"
+#include "net/tls_stream.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -39,18 +42,28 @@ class Diagnostics {
         m_proto(proto),
         m_started(std::chrono::steady_clock::now()) {}
 
-  void established(int fd, const net::Address& peer) {
+  void established(int fd, const net::Address& peer, const net::TlsSession* tls = nullptr) {
     if (!m_on) return;
     m_local = net::Address::local_of(fd);
     m_peer = net::Peer{peer, std::nullopt};
-    m_reporter.emit(report::Established{socket(fd), tcp(fd)});
+    std::optional<report::TlsInfo> t;
+    if (tls) {
+      t = report::TlsInfo{tls->version, tls->cipher, tls->alpn, tls->sni, ""};
+      if (tls->peer) {
+        t->peer = tls->peer->subject;
+        t->issuer = tls->peer->issuer;
+        t->not_after = iso8601(tls->peer->not_after);
+      }
+      t->verify = std::string(verify_name(*tls));
+    }
+    m_reporter.emit(report::Established{socket(fd), tcp(fd), std::move(t)});
   }
 
   void closed(int fd, std::uint64_t sent, std::uint64_t received, net::CloseReason reason) {
     if (!m_on) return;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
     m_reporter.emit(report::Closed{socket(fd), received, sent, seconds,
-                                   std::string(reason_name(reason)), "", tcp(fd)});
+                                   std::string(reason_name(reason)), "", tcp(fd), ""});
   }
 
  private:
@@ -74,11 +87,27 @@ class Diagnostics {
 }
 
 ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
+  // Built before connecting: a bad --cafile or --cert is an error before any traffic.
+  std::shared_ptr<const net::TlsContext> tls;
+  if (o.tls.enabled) tls = net::TlsContext::client(o.tls, false);
   net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
   if (!c.fd) network_failure(c.error, "connect to", c.address);
   Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain));
-  diag.established(c.fd.get(), c.address);
-  net::SocketStream stream(std::move(c.fd));
+  const int fd = c.fd.get();
+  std::unique_ptr<net::Stream> owned;
+  if (tls) {
+    owned = std::make_unique<net::TlsStream>(std::move(c.fd), tls, o.transport.unix_domain ? "" : o.host);
+    net::IoResult h = net::handshake_within(*owned, o.connect_timeout);
+    if (!h.ok()) {
+      std::string why = owned->failure();
+      if (why.empty()) why = h.error == ETIMEDOUT ? "handshake timed out" : std::strerror(h.error);
+      throw net::TlsError(fmt::format("tls with {}: {}", c.address, why));
+    }
+  } else {
+    owned = std::make_unique<net::SocketStream>(std::move(c.fd));
+  }
+  diag.established(fd, c.address, owned->tls());
+  net::Stream& stream = *owned;
 
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   net::RelayOptions ro;

@@ -14,6 +14,7 @@
 #include "net/resolver.h"
 #include "net/socket.h"
 #include "net/sys.h"
+#include "net/tls_context.h"
 #include "net/stream_server.h"
 #include "net/unix_socket_file.h"
 #include "cmd/net_report.h"
@@ -61,6 +62,11 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
   s.proto = net::protocol_of(o.transport.type, o.transport.unix_domain);
   s.access = o.access;
+  if (o.tls.enabled) {
+    // Built once, before the first client: a bad --cert ends serve here, with exit 1.
+    s.tls = net::TlsContext::server(o.tls, net::generated_names(o.bind));
+    s.handshake_timeout = o.tls.handshake_timeout;
+  }
   return s;
 }
 

@@ -30,6 +30,20 @@ int connect_one(int fd, const Address& address, std::chrono::milliseconds timeou
 
 }  // namespace
 
+IoResult handshake_within(Stream& stream, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    IoResult r = stream.handshake();
+    if (!r.blocked()) return r;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{stream.fd(), static_cast<short>(r.status == IoStatus::want_write ? POLLOUT : POLLIN), 0};
+    SysResult n = sys::poll(&p, 1, poll_timeout(left));
+    if (!n.ok()) return {IoStatus::error, 0, n.error};
+    if (n.value == 0) return {IoStatus::error, 0, ETIMEDOUT};
+  }
+}
+
 ConnectResult connect_any(std::span<const Address> addresses, SockType type,
                           std::chrono::milliseconds timeout) {
   ConnectResult result;

@@ -7,6 +7,7 @@
 #include "net/address.h"
 #include "net/fd.h"
 #include "net/resolver.h"
+#include "net/stream.h"
 
 namespace sockecho::net {
 
@@ -21,5 +22,9 @@ struct ConnectResult {
 // For a datagram socket, connect only fixes the peer; it cannot fail on the network.
 ConnectResult connect_any(std::span<const Address> addresses, SockType type,
                           std::chrono::milliseconds timeout);
+
+// Drives a stream's handshake to its end, waiting (poll) as it asks, for at most
+// timeout in all: ok, or the failed step's result (ETIMEDOUT at the deadline).
+IoResult handshake_within(Stream& stream, std::chrono::milliseconds timeout);
 
 }  // namespace sockecho::net

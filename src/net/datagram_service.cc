@@ -27,7 +27,7 @@ DatagramService::DatagramService(EventLoop& loop, std::shared_ptr<Fd> socket,
 
 void DatagramService::start() {
   if (m_options.report_connections)
-    emit(ListenEvent{socket_info(m_options.proto, m_socket->get(), m_local, Peer{}), 0});
+    emit(ListenEvent{socket_info(m_options.proto, m_socket->get(), m_local, Peer{}), 0, std::nullopt});
   m_loop.add(m_socket->get(), EPOLLIN | (m_shared ? std::uint32_t{EPOLLEXCLUSIVE} : 0u), this);
 }
 

@@ -7,6 +7,7 @@
 #include "net/socket.h"
 #include "net/stream.h"
 #include "net/sys.h"
+#include "net/tls_stream.h"
 #include "net/unix_socket_file.h"
 
 namespace sockecho::net {
@@ -62,6 +63,10 @@ std::string_view state_name(ProbeState state) {
       return "BADECHO";
     case ProbeState::no_echo:
       return "NOECHO";
+    case ProbeState::bad_tls:
+      return "BADTLS";
+    case ProbeState::expiring:
+      return "EXPIRING";
     case ProbeState::error:
       return "ERROR";
   }
@@ -163,16 +168,37 @@ class Prober::Probe final : public EventLoop::Handler {
     // Probing 127.0.0.1:P from the ephemeral port P connects the socket to itself (TCP
     // simultaneous open): nobody listens there, so it is closed.
     if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
-    if (!m_spec->echo) return finish(ProbeState::open, ms_since(m_started));
-    m_stream = std::make_unique<SocketStream>(std::move(m_fd));
+    m_connect_ms = ms_since(m_started);
+    if (!m_spec->echo && !m_spec->tls) return finish(ProbeState::open, m_connect_ms);
+    if (m_spec->tls)
+      m_stream = std::make_unique<TlsStream>(std::move(m_fd), m_spec->tls, m_spec->server_name);
+    else
+      m_stream = std::make_unique<SocketStream>(std::move(m_fd));
     m_phase = Phase::handshaking;
+    m_started = Clock::now();
     handshake();
   }
 
   void handshake() {
     IoResult r = m_stream->handshake();
     if (r.blocked()) return watch(interest_of(r.status));
-    if (!r.ok()) return finish_error(ProbeState::no_echo, r.error);
+    if (m_spec->tls) {
+      m_outcome.tls_ms = ms_since(m_started);
+      if (const TlsSession* s = m_stream->tls()) m_outcome.tls = *s;
+      if (!r.ok()) {
+        m_outcome.tls_failure = m_stream->failure();
+        m_outcome.rtt_ms = m_connect_ms;
+        return finish_error(ProbeState::bad_tls, r.error == k_protocol_error ? 0 : r.error,
+                            m_connect_ms);
+      }
+      if (m_outcome.tls->verify == Verify::failed) {
+        m_outcome.tls_failure = "certificate verify failed: " + m_outcome.tls->verify_error;
+        return finish(ProbeState::bad_tls, m_connect_ms);
+      }
+      if (!m_spec->echo) return finish(ProbeState::open, m_connect_ms);
+    } else if (!r.ok()) {
+      return finish_error(ProbeState::no_echo, r.error);
+    }
     // The echo's round trip is the RTT a health check cares about.
     m_started = Clock::now();
     m_sent = 0;
@@ -237,6 +263,10 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void timed_out() {
     if (m_phase == Phase::connecting) return fail(ETIMEDOUT);
+    if (m_phase == Phase::handshaking && m_spec->tls) {
+      m_outcome.tls_failure = "handshake timed out";
+      return finish_error(ProbeState::bad_tls, ETIMEDOUT, m_connect_ms);
+    }
     if (m_phase == Phase::handshaking || m_phase == Phase::sending)
       return finish_error(ProbeState::no_echo, ETIMEDOUT);
     if (m_spec->type == SockType::datagram)
@@ -262,9 +292,9 @@ class Prober::Probe final : public EventLoop::Handler {
     report();
   }
 
-  void finish_error(ProbeState state, int error) {
+  void finish_error(ProbeState state, int error, std::optional<double> rtt_ms = std::nullopt) {
     m_outcome.error = error;
-    finish(state, std::nullopt);
+    finish(state, rtt_ms);
   }
 
   void finish(ProbeState state, std::optional<double> rtt_ms) {
@@ -302,6 +332,7 @@ class Prober::Probe final : public EventLoop::Handler {
   bool m_finished = false;
   EventLoop::TimerId m_timer = 0;
   Clock::time_point m_started;
+  double m_connect_ms = 0;
   std::string m_reply;
   ProbeOutcome m_outcome;
 };

@@ -14,10 +14,17 @@
 #include "net/address.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 
 namespace sockecho::net {
 
-enum class ProbeState { open, closed, filtered, unreachable, open_filtered, bad_echo, no_echo, error };
+enum class ProbeState {
+  open, closed, filtered, unreachable, open_filtered, bad_echo, no_echo,
+  bad_tls,   // the TLS handshake or the certificate's verification failed
+  expiring,  // TLS is fine but the certificate expires within --warn-expiry (set by cmd/)
+  error
+};
 
 // The word printed for a state: OPEN, CLOSED, FILTERED, UNREACHABLE, OPEN|FILTERED, ...
 std::string_view state_name(ProbeState state);
@@ -29,6 +36,9 @@ struct ProbeSpec {
   bool echo = false;        // streams: send payload after connecting, check the reply
   std::string payload;      // sent by datagram probes and by echo probes
   std::string expect;       // the reply an echo (or datagram) probe must get; empty: any
+  // Streams under --tls: a handshake after the connect, timed apart, within `timeout`.
+  std::shared_ptr<const TlsContext> tls{};
+  std::string server_name{};  // verified against, and sent as SNI unless an IP literal
 };
 
 struct ProbeOutcome {
@@ -37,6 +47,11 @@ struct ProbeOutcome {
   int error = 0;                 // errno behind a state that is not OPEN, when there is one
   Address remote;                // the candidate that gave this outcome
   Address local;                 // the local address used, when there was one
+  // Under --tls, once connected: the handshake's time, what it agreed (also when
+  // verification failed: the certificate is reported all the same), or why it failed.
+  std::optional<double> tls_ms{};
+  std::optional<TlsSession> tls{};
+  std::string tls_failure{};
 };
 
 // Runs probes on the loop, at most `concurrency` at once, each started no earlier than

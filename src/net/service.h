@@ -19,6 +19,8 @@
 #include "net/address.h"
 #include "net/resolver.h"
 #include "net/socket.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 #include "net/transform.h"
 #include "net/unix_socket_file.h"
 
@@ -53,7 +55,7 @@ enum class CloseReason {
   idle,           // --idle-timeout
   shutdown,       // the server is stopping (SIGINT/SIGTERM)
   reset,          // the client reset the connection
-  handshake,      // the stream's setup (a TLS handshake) failed
+  tls,            // the TLS handshake failed or timed out, or TLS failed later
   timeout,        // a client gave up waiting (send's drain timeout)
   error,          // any other failure of a call made for this client
 };
@@ -67,11 +69,13 @@ enum class RefuseReason {
 struct ListenEvent {
   SocketInfo socket;
   int backlog = 0;  // 0 for a datagram socket
+  std::optional<Fingerprint> sha256;  // the certificate served, under TLS
 };
 
 struct AcceptEvent {
   SocketInfo socket;
   std::optional<TcpStats> tcp;  // with report_messages, for TCP
+  std::optional<TlsSession> tls;  // what the handshake agreed, under TLS
 };
 
 struct CloseEvent {
@@ -80,8 +84,9 @@ struct CloseEvent {
   std::uint64_t tx = 0;
   double seconds = 0;
   CloseReason reason = CloseReason::eof;
-  int error = 0;  // errno behind reason error, reset or handshake; 0 when none
+  int error = 0;  // errno behind reason error, reset or tls; 0 when none
   std::optional<TcpStats> tcp;
+  std::string detail;  // with reason tls: OpenSSL's reason ("wrong version number")
 };
 
 struct RefuseEvent {
@@ -123,6 +128,10 @@ struct ServiceOptions {
   bool report_messages = false;    // one MessageEvent per line (-v)
   Proto proto = Proto::tcp;
   AccessList access;               // --allow / --deny, checked at accept and per datagram
+  // Under --tls: every client's stream is a TlsStream of this context, and must finish
+  // its handshake within handshake_timeout.
+  std::shared_ptr<const TlsContext> tls;
+  std::chrono::milliseconds handshake_timeout{10'000};
   // With several threads: the clients of all of them, for max_clients (null: this one's).
   std::shared_ptr<std::atomic<std::size_t>> shared_clients;
   // Called when a client sends the shutdown word (null: stop this service only). With

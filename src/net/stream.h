@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "net/fd.h"
 #include "net/sys.h"
+#include "net/tls_session.h"
 
 namespace sockecho::net {
 
@@ -38,7 +40,17 @@ class Stream {
 
   // Releases the socket at once (no goodbye on the wire beyond what the kernel sends).
   virtual void close() = 0;
+
+  // After a call failed with no errno of its own to explain it (a TLS alert, a failed
+  // verification): the reason in words, e.g. "wrong version number". Empty otherwise.
+  virtual std::string failure() const { return {}; }
+
+  // The TLS session once the handshake is done; null for a plain socket.
+  virtual const TlsSession* tls() const { return nullptr; }
 };
+
+// The errno a stream reports with failure() text: a protocol failure, not a system call's.
+inline constexpr int k_protocol_error = EPROTO;
 
 // The epoll interest that makes a blocked call worth retrying.
 inline std::uint32_t interest_of(IoStatus wanted) {

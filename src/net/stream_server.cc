@@ -8,6 +8,7 @@
 
 #include "net/socket.h"
 #include "net/sys.h"
+#include "net/tls_stream.h"
 #include "net/unix_socket_file.h"
 
 namespace sockecho::net {
@@ -51,7 +52,8 @@ StreamServer::~StreamServer() {
 
 void StreamServer::start() {
   if (m_options.report_connections)
-    m_ctx.emit(ListenEvent{socket_info(m_options.proto, m_listener->get(), m_local, Peer{}), m_backlog});
+    m_ctx.emit(ListenEvent{socket_info(m_options.proto, m_listener->get(), m_local, Peer{}), m_backlog,
+                           m_options.tls ? m_options.tls->fingerprint() : std::nullopt});
   m_accepting = true;
   watch_listener();
 }
@@ -161,13 +163,14 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
   if (m_options.max_clients != 0 && client_count() >= m_options.max_clients)
     return refuse(std::move(fd), peer, RefuseReason::max_clients, 0);
   const int client_fd = fd.get();
-  std::unique_ptr<SocketStream> stream;
+  std::unique_ptr<Stream> stream;
   std::unique_ptr<StreamSession> session;
   try {
     Peer who = m_options.report_connections || m_options.report_messages ? peer_of(fd.get(), peer)
                                                                           : Peer{};
     if (fault_alloc()) throw std::bad_alloc();  // a test's failpoint: as if memory ran out
-    stream = std::make_unique<SocketStream>(std::move(fd));
+    if (m_options.tls) stream = std::make_unique<TlsStream>(std::move(fd), m_options.tls);
+    else stream = std::make_unique<SocketStream>(std::move(fd));
     session = std::make_unique<StreamSession>(m_ctx, std::move(stream), std::move(who));
     m_sessions.emplace(session.get(), nullptr);
   } catch (const std::bad_alloc&) {
@@ -175,7 +178,7 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
     ++m_ctx.stats.errors;
     if (m_options.report_connections)
       m_ctx.emit(CloseEvent{socket_info(m_options.proto, client_fd, m_local, Peer{peer, std::nullopt}),
-                            0, 0, 0, CloseReason::error, ENOMEM, std::nullopt});
+                            0, 0, 0, CloseReason::error, ENOMEM, std::nullopt, {}});
     return;
   }
   StreamSession* raw = session.get();

@@ -50,7 +50,8 @@ void StreamSession::start() {
     m_ctx.loop.add(m_stream->fd(), EPOLLIN, this);
     m_registered = true;
     m_interest = EPOLLIN;
-    arm_idle_timer();
+    if (m_ctx.options.tls) arm_handshake_timer();
+    else arm_idle_timer();
     handshake();
   });
 }
@@ -108,10 +109,16 @@ void StreamSession::handshake() {
     return;
   }
   if (!r.ok()) {
-    close(CloseReason::handshake, r.error);
+    // Whatever ends a handshake (an alert, a reset, the peer leaving) is a failed one.
+    m_detail = m_stream->failure();
+    close(CloseReason::tls, r.error);
     return;
   }
   m_read_wants = IoStatus::want_read;
+  if (m_ctx.options.tls) {
+    cancel_timer();
+    arm_idle_timer();
+  }
   established();
 }
 
@@ -119,9 +126,11 @@ void StreamSession::established() {
   m_state = State::open;
   if (m_ctx.options.report_connections) {
     const ServiceOptions& o = m_ctx.options;
-    m_ctx.emit(AcceptEvent{info(), o.report_messages && o.proto == Proto::tcp
-                                       ? tcp_stats(m_stream->fd())
-                                       : std::nullopt});
+    AcceptEvent e{info(),
+                  o.report_messages && o.proto == Proto::tcp ? tcp_stats(m_stream->fd()) : std::nullopt,
+                  std::nullopt};
+    if (const TlsSession* tls = m_stream->tls()) e.tls = *tls;
+    m_ctx.emit(std::move(e));
   }
   update_interest();
 }
@@ -313,14 +322,30 @@ void StreamSession::arm_idle_timer() {
   });
 }
 
+// A client that has not finished its handshake in time is closed: it holds a TLS object
+// (tens of KiB) and must not be able to hold it forever.
+void StreamSession::arm_handshake_timer() {
+  m_timer = m_ctx.loop.add_timer(m_ctx.options.handshake_timeout, [this] {
+    m_timer = 0;
+    m_detail = "handshake timed out";
+    close(CloseReason::tls, ETIMEDOUT);
+  });
+}
+
 void StreamSession::cancel_timer() {
   if (m_timer != 0) m_ctx.loop.cancel_timer(m_timer);
   m_timer = 0;
 }
 
 void StreamSession::fail(int err) {
-  if (err == ECONNRESET || err == EPIPE) close(CloseReason::reset, err);
-  else close(CloseReason::error, err);
+  if (err == ECONNRESET || err == EPIPE) {
+    close(CloseReason::reset, err);
+  } else if (err == k_protocol_error && !m_stream->failure().empty()) {
+    m_detail = m_stream->failure();
+    close(CloseReason::tls, err);
+  } else {
+    close(CloseReason::error, err);
+  }
 }
 
 void StreamSession::close(CloseReason reason, int err) {
@@ -332,7 +357,7 @@ void StreamSession::close(CloseReason reason, int err) {
   if (m_ctx.options.report_connections) {
     CloseEvent e{info(), m_rx, m_tx,
                  std::chrono::duration<double>(m_ctx.loop.now() - m_started).count(), reason, err,
-                 std::nullopt};
+                 std::nullopt, std::move(m_detail)};
     if (m_ctx.options.report_messages && m_ctx.options.proto == Proto::tcp)
       e.tcp = tcp_stats(m_stream->fd());
     m_ctx.emit(std::move(e));

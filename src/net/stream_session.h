@@ -90,8 +90,10 @@ class StreamSession final : public EventLoop::Handler {
   void discard_input();
   void update_interest();
   void arm_idle_timer();
+  void arm_handshake_timer();
   void cancel_timer();
-  // Closes for a failed call: reset for ECONNRESET/EPIPE, else error with err.
+  // Closes for a failed call: reset for ECONNRESET/EPIPE, tls for the stream's own
+  // protocol failure (with its reason), else error with err.
   void fail(int err);
   void close(CloseReason reason, int err = 0);
   SocketInfo info() const;
@@ -111,6 +113,7 @@ class StreamSession final : public EventLoop::Handler {
   bool m_peer_eof = false;
   bool m_fin_pending = false;  // our end of data is still to be sent (the stream blocked)
   CloseReason m_reason = CloseReason::eof;
+  std::string m_detail;  // why, in words, for CloseReason::tls
   std::uint64_t m_rx = 0;
   std::uint64_t m_tx = 0;
   EventLoop::TimePoint m_started;

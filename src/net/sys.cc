@@ -308,6 +308,10 @@ SysResult open(const char* path, int flags, mode_t mode) {
   return to_sys(call("net/open", EMFILE, [&] { return ::open(path, flags, mode); }));
 }
 
+SysResult gethostname(char* name, std::size_t len) {
+  return to_sys(call("net/gethostname", EFAULT, [&] { return ::gethostname(name, len); }));
+}
+
 SysResult lstat(const char* path, struct stat* st) {
   return to_sys(call("net/lstat", EACCES, [&] { return ::lstat(path, st); }));
 }

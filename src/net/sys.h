@@ -132,6 +132,7 @@ SysResult open(const char* path, int flags, mode_t mode = 0);  // EMFILE
 SysResult lstat(const char* path, struct stat* st);            // EACCES
 SysResult unlink(const char* path);                            // EACCES
 SysResult chmod(const char* path, mode_t mode);                // EPERM
+SysResult gethostname(char* name, std::size_t len);            // EFAULT
 
 // close(2), never retried (Linux releases the fd even when it reports EINTR, and a retry
 // could close someone else's new fd) and never failed on purpose: nobody can act on it.

@@ -31,13 +31,29 @@ struct TcpInfo {
   std::uint32_t cwnd = 0;
 };
 
+// What a TLS handshake agreed, as serve's ESTABLISHED line shows it; "" where the
+// client did not send one (printed "-", null in JSON).
+struct TlsInfo {
+  std::string version;
+  std::string cipher;
+  std::string alpn;
+  std::string sni;
+  std::string peer;  // the peer certificate's subject (serve: under mutual TLS)
+  // send -v: the server certificate's issuer and expiry, and how it was judged.
+  std::string issuer{};
+  std::string not_after{};
+  std::string verify{};
+};
+
 struct Listen {
   Socket socket;
+  std::string sha256{};  // the served certificate's fingerprint under TLS, or ""
 };
 
 struct Established {
   Socket socket;
   std::optional<TcpInfo> tcp;
+  std::optional<TlsInfo> tls{};
 };
 
 struct Closed {
@@ -48,6 +64,7 @@ struct Closed {
   std::string reason;  // "eof", "exit-word", "idle", "reset", "error", "shutdown", ...
   std::string err;     // errno name behind reason=error ("ENOMEM"), or ""
   std::optional<TcpInfo> tcp;
+  std::string tls_error{};  // why, with reason=tls ("wrong version number"), or ""
 };
 
 struct Refused {
@@ -73,6 +90,23 @@ struct Summary {
   double seconds = 0;
 };
 
+// probe --tls: the handshake and the leaf certificate, reported even when verification
+// failed. "" (printed "-", null in JSON) where there is nothing to say.
+struct TlsCheck {
+  std::optional<double> tls_ms;  // the handshake's time, apart from the connect
+  std::string version;
+  std::string cipher;
+  std::string alpn;
+  std::string subject;
+  std::string issuer;
+  std::vector<std::string> san;  // "DNS:name", "IP:addr"
+  std::string not_before;        // ISO 8601 UTC, "2026-12-03T15:04:05Z"
+  std::string not_after;
+  std::optional<std::int64_t> days_left;  // whole days to not_after; 0 or less once expired
+  std::string sha256;
+  std::string verify;  // "ok", "skipped" (-k), "pinned" (--pin), or why it failed
+};
+
 // One probe of one endpoint.
 struct ProbeResult {
   std::string proto;
@@ -82,12 +116,14 @@ struct ProbeResult {
   std::optional<double> rtt_ms;
   std::size_t seq = 0;  // 1-based, with --count
   std::string error;    // strerror of what made it not OPEN, or ""
+  std::optional<TlsCheck> tls{};  // under --tls, once connected
 };
 
 // Every probe of one endpoint, with --count (or the one probe otherwise).
 struct ProbeStats {
   ProbeResult last;  // the row: the endpoint and its latest state
   RttStats rtt;
+  std::optional<RttStats> tls{};  // under --tls: the handshake times
 };
 
 // A state word as a key: "OPEN|FILTERED" -> "open_filtered".

@@ -31,11 +31,49 @@ std::string tcp_fields(const std::optional<TcpInfo>& t) {
                      t->rtt_ms, t->rttvar_ms, t->retransmits, t->cwnd);
 }
 
+// A string that may be absent: null in JSON.
+std::string json_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
+
+std::string tls_fields(const std::optional<TlsInfo>& t) {
+  if (!t) return "";
+  return fmt::format(R"(,"tls_version":{},"cipher":{},"alpn":{},"sni":{},"peer":{})",
+                     json_string(t->version), json_string(t->cipher), json_or_null(t->alpn),
+                     json_or_null(t->sni), json_or_null(t->peer));
+}
+
+std::string ms_or_null(const std::optional<double>& ms) {
+  return ms ? fmt::format("{:.3f}", *ms) : "null";
+}
+
+// probe --tls: every key at the top level, null where there is nothing to say.
+std::string tls_check_fields(const std::optional<TlsCheck>& t) {
+  if (!t) return "";
+  std::string san = "[";
+  for (std::size_t i = 0; i < t->san.size(); ++i) san += (i ? "," : "") + json_string(t->san[i]);
+  san += "]";
+  return fmt::format(
+      R"(,"tls_ms":{},"tls_version":{},"cipher":{},"alpn":{},"subject":{},"issuer":{},"san":{},"not_before":{},"not_after":{},"days_left":{},"sha256":{},"verify":{})",
+      ms_or_null(t->tls_ms), json_or_null(t->version), json_or_null(t->cipher),
+      json_or_null(t->alpn), json_or_null(t->subject), json_or_null(t->issuer),
+      t->sha256.empty() ? "null" : san, json_or_null(t->not_before), json_or_null(t->not_after),
+      t->days_left ? std::to_string(*t->days_left) : "null", json_or_null(t->sha256),
+      json_or_null(t->verify));
+}
+
 std::string probe_fields(const ProbeResult& p) {
-  return fmt::format(R"("proto":{},"local":{},"remote":{},"state":{},"rtt_ms":{},"seq":{},"error":{})",
+  return fmt::format(R"("proto":{},"local":{},"remote":{},"state":{},"rtt_ms":{},"seq":{},"error":{}{})",
                      json_string(p.proto), json_string(p.local), json_string(p.remote),
-                     json_string(p.state), p.rtt_ms ? fmt::format("{:.3f}", *p.rtt_ms) : "null",
-                     p.seq, json_string(p.error));
+                     json_string(p.state), ms_or_null(p.rtt_ms), p.seq, json_string(p.error),
+                     tls_check_fields(p.tls));
+}
+
+std::string tls_stats_fields(const std::optional<RttStats>& t) {
+  if (!t) return "";
+  if (t->received == 0)
+    return R"(,"tls_min_ms":null,"tls_avg_ms":null,"tls_max_ms":null,"tls_stddev_ms":null,"tls_p50_ms":null,"tls_p90_ms":null,"tls_p99_ms":null)";
+  return fmt::format(
+      R"(,"tls_min_ms":{:.3f},"tls_avg_ms":{:.3f},"tls_max_ms":{:.3f},"tls_stddev_ms":{:.3f},"tls_p50_ms":{:.3f},"tls_p90_ms":{:.3f},"tls_p99_ms":{:.3f})",
+      t->min, t->avg, t->max, t->stddev, t->p50, t->p90, t->p99);
 }
 
 }  // namespace
@@ -77,14 +115,19 @@ std::string json_string(std::string_view s) {
 std::string format_json(const Event& event) {
   return std::visit(
       Overloaded{
-          [](const Listen& e) { return socket_fields("listen", e.socket, "LISTEN") + "}"; },
+          [](const Listen& e) {
+            return socket_fields("listen", e.socket, "LISTEN") +
+                   (e.sha256.empty() ? "" : R"(,"sha256":)" + json_string(e.sha256)) + "}";
+          },
           [](const Established& e) {
-            return socket_fields("established", e.socket, "ESTABLISHED") + tcp_fields(e.tcp) + "}";
+            return socket_fields("established", e.socket, "ESTABLISHED") + tls_fields(e.tls) +
+                   tcp_fields(e.tcp) + "}";
           },
           [](const Closed& e) {
-            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{},"err":{}{}}})",
+            return fmt::format(R"({},"rx":{},"tx":{},"duration_s":{:.6f},"reason":{},"err":{}{}{}}})",
                                socket_fields("closed", e.socket, "CLOSED"), e.rx, e.tx,
                                e.seconds, json_string(e.reason), json_string(e.err),
+                               e.tls_error.empty() ? "" : R"(,"tls_error":)" + json_string(e.tls_error),
                                tcp_fields(e.tcp));
           },
           [](const Refused& e) {
@@ -106,12 +149,12 @@ std::string format_json(const Event& event) {
             const RttStats& r = e.rtt;
             if (r.received == 0)
               return fmt::format(
-                  R"({{"event":"probe_stats",{},"sent":{},"received":0,"loss_percent":{:.1f},"min_ms":null,"avg_ms":null,"max_ms":null,"stddev_ms":null,"p50_ms":null,"p90_ms":null,"p99_ms":null}})",
-                  probe_fields(e.last), r.sent, r.loss_percent);
+                  R"({{"event":"probe_stats",{},"sent":{},"received":0,"loss_percent":{:.1f},"min_ms":null,"avg_ms":null,"max_ms":null,"stddev_ms":null,"p50_ms":null,"p90_ms":null,"p99_ms":null{}}})",
+                  probe_fields(e.last), r.sent, r.loss_percent, tls_stats_fields(e.tls));
             return fmt::format(
-                R"({{"event":"probe_stats",{},"sent":{},"received":{},"loss_percent":{:.1f},"min_ms":{:.3f},"avg_ms":{:.3f},"max_ms":{:.3f},"stddev_ms":{:.3f},"p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f}}})",
+                R"({{"event":"probe_stats",{},"sent":{},"received":{},"loss_percent":{:.1f},"min_ms":{:.3f},"avg_ms":{:.3f},"max_ms":{:.3f},"stddev_ms":{:.3f},"p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f}{}}})",
                 probe_fields(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,
-                r.stddev, r.p50, r.p90, r.p99);
+                r.stddev, r.p50, r.p90, r.p99, tls_stats_fields(e.tls));
           },
           [](const ProbeSummary& e) {
             std::string out = fmt::format(R"({{"event":"probe_summary","endpoints":{})", e.endpoints);

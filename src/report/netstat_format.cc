@@ -24,12 +24,56 @@ std::string tcp_extras(const std::optional<TcpInfo>& t) {
                      t->retransmits, t->cwnd);
 }
 
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string tls_extras(const std::optional<TlsInfo>& t) {
+  if (!t) return "";
+  std::string out = fmt::format(" tls={} cipher={} alpn={} sni={}", or_dash(t->version),
+                                or_dash(t->cipher), quoted_value(or_dash(t->alpn)),
+                                quoted_value(or_dash(t->sni)));
+  if (!t->peer.empty()) out += " peer=" + quoted_value(t->peer);
+  if (!t->issuer.empty()) out += " issuer=" + quoted_value(t->issuer);
+  if (!t->not_after.empty()) out += " not_after=" + t->not_after;
+  if (!t->verify.empty()) out += " verify=" + quoted_value(t->verify);
+  return out;
+}
+
 std::string probe_columns(const ProbeResult& p) {
   return fmt::format("{:<5} {:<23} {:<23} {:<12} ", p.proto, p.local, p.remote, p.state);
 }
 
 std::string rtt(const std::optional<double>& ms) {
   return ms ? fmt::format("{:.3f}ms", *ms) : std::string("-");
+}
+
+// The RTT column, then under --tls the TLS column and the certificate as key=value extras.
+std::string rtt_and_tls(const ProbeResult& p) {
+  if (!p.tls) return rtt(p.rtt_ms);
+  const TlsCheck& t = *p.tls;
+  std::string out = fmt::format("{:<10} {}", rtt(p.rtt_ms), rtt(t.tls_ms));
+  auto extra = [&](std::string_view key, const std::string& value) {
+    out += fmt::format(" {}={}", key, quoted_value(or_dash(value)));
+  };
+  extra("tls_version", t.version);
+  extra("cipher", t.cipher);
+  extra("alpn", t.alpn);
+  if (!t.sha256.empty()) {
+    extra("subject", t.subject);
+    extra("issuer", t.issuer);
+    extra("san", fmt::format("{}", fmt::join(t.san, ",")));
+    extra("not_before", t.not_before);
+    extra("not_after", t.not_after);
+    if (t.days_left) out += fmt::format(" days_left={}", *t.days_left);
+    extra("sha256", t.sha256);
+  }
+  extra("verify", t.verify);
+  return out;
+}
+
+std::string tls_stats(const std::optional<RttStats>& t) {
+  if (!t || t->received == 0) return "";
+  return fmt::format(" tls min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
+                     t->min, t->avg, t->max, t->stddev, t->p50, t->p90, t->p99);
 }
 
 }  // namespace
@@ -41,9 +85,21 @@ std::string state_key(std::string_view state) {
   return key;
 }
 
-std::string probe_table_header() {
-  return fmt::format("{:<5} {:<23} {:<23} {:<12} {}", "Proto", "Local Address", "Foreign Address",
-                     "State", "RTT");
+std::string probe_table_header(bool tls) {
+  std::string line = fmt::format("{:<5} {:<23} {:<23} {:<12} ", "Proto", "Local Address",
+                                 "Foreign Address", "State");
+  return line + (tls ? fmt::format("{:<10} {}", "RTT", "TLS") : "RTT");
+}
+
+std::string quoted_value(std::string_view value) {
+  if (!value.empty() && value.find_first_of(" \"\\=") == std::string_view::npos)
+    return printable(value);
+  std::string out = "\"";
+  for (char c : printable(value)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
 }
 
 std::string printable(std::string_view bytes) {
@@ -62,17 +118,22 @@ std::string printable(std::string_view bytes) {
 std::string format_netstat(const Event& event) {
   return std::visit(
       Overloaded{
-          [](const Listen& e) { return columns(e.socket, "LISTEN"); },
+          [](const Listen& e) {
+            std::string line = columns(e.socket, "LISTEN");
+            return e.sha256.empty() ? line : line + "  sha256=" + e.sha256;
+          },
           [](const Established& e) {
             std::string line = columns(e.socket, "ESTABLISHED");
-            std::string extras = tcp_extras(e.tcp);
+            std::string extras = tls_extras(e.tls) + tcp_extras(e.tcp);
             return extras.empty() ? line : line + " " + extras;
           },
           [](const Closed& e) {
-            return fmt::format("{}  rx={} tx={} time={}{}{}{}", columns(e.socket, "CLOSED"), e.rx,
+            return fmt::format("{}  rx={} tx={} time={}{}{}{}{}", columns(e.socket, "CLOSED"), e.rx,
                                e.tx, seconds(e.seconds),
                                e.reason.empty() ? "" : " reason=" + e.reason,
-                               e.err.empty() ? "" : " err=" + e.err, tcp_extras(e.tcp));
+                               e.err.empty() ? "" : " err=" + e.err,
+                               e.tls_error.empty() ? "" : " tls_error=" + quoted_value(e.tls_error),
+                               tcp_extras(e.tcp));
           },
           [](const Refused& e) {
             return fmt::format("{}  reason={}{}", columns(e.socket, "REFUSED"), e.reason,
@@ -88,7 +149,7 @@ std::string format_netstat(const Event& event) {
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, seconds(e.seconds));
           },
           [](const ProbeResult& e) {
-            std::string line = probe_columns(e) + rtt(e.rtt_ms);
+            std::string line = probe_columns(e) + rtt_and_tls(e);
             return e.error.empty() ? line : line + " (" + e.error + ")";
           },
           [](const ProbeStats& e) {
@@ -98,9 +159,9 @@ std::string format_netstat(const Event& event) {
                                  r.loss_percent);
             return fmt::format(
                 "{}sent={} recv={} loss={:.1f}% min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms "
-                "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
+                "p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms{}",
                 probe_columns(e.last), r.sent, r.received, r.loss_percent, r.min, r.avg, r.max,
-                r.stddev, r.p50, r.p90, r.p99);
+                r.stddev, r.p50, r.p90, r.p99, tls_stats(e.tls));
           },
           [](const ProbeSummary& e) {
             std::string out;

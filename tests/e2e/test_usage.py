@@ -256,13 +256,43 @@ class UsageErrors(E2E):
             (["serve", "--backlog", "many"], "--backlog 'many': not a whole number"),
             (["send", "--udp", "--retries", "-2", self.utarget, "hello"], "--retries '-2': not a whole number"),
             (["serve", "--idle-timeout", "0"], "--idle-timeout '0': must be more than 0"),
-            (["send", "-w", "5x", self.target, "hello"], "--timeout '5x': unknown unit (use ms, s, m or h)"),
+            (["send", "-w", "5x", self.target, "hello"], "--timeout '5x': unknown unit (use ms, s, m, h or d)"),
             (["serve", "--unix", "/tmp/x", "--unix-mode", "0800"], "--unix-mode '0800': not an octal mode (e.g. 0600)"),
         ])
 
     def test_datagram_only_flags(self):
         self.messages([
             (["send", "--retries", "2", self.target, "hello"], "--retries: goes with --udp only (a stream resends by itself)"),
+        ])
+
+    def test_tls_flags(self):
+        # Refused before anything is loaded, bound or sent: these need no TLS engine.
+        pin = ":".join(["AB"] * 32)
+        self.messages([
+            (["serve", "--tls", "--udp"], "--tls: does not go with --udp (TLS runs over a stream)"),
+            (["probe", "--tls", "--udp", self.utarget], "--tls: does not go with --udp (TLS runs over a stream)"),
+            (["send", "--cert", "c.pem", "--key", "k.pem", self.target, "hello"], "--cert: goes with --tls only"),
+            (["send", "-k", self.target, "hello"], "--insecure: goes with --tls only"),
+            (["serve", "--tls-min", "1.2"], "--tls-min: goes with --tls only"),
+            (["probe", "--warn-expiry", "21d", self.target], "--warn-expiry: goes with --tls only"),
+            (["serve", "--tls", "--cert", "c.pem"],
+             "--cert: needs --key too (a key in the certificate file: name it twice)"),
+            (["send", "--tls", "--key", "k.pem", self.target, "hello"], "--key: needs --cert too"),
+            (["send", "--tls", "--pin", "xyz", self.target, "hello"],
+             "--pin 'xyz': not a SHA-256 fingerprint (64 hex digits, colons optional)"),
+            (["send", "--tls", "-k", "--pin", pin, self.target, "hello"],
+             "--pin/-k: pick one (--pin accepts one certificate, -k any)"),
+            (["send", "--tls", "--retries", "2", self.target, "hello"],
+             "--retries: goes with --udp only (a stream resends by itself)"),
+            (["serve", "--tls", "--tls-min", "1.1"], "--tls-min '1.1': TLS 1.0 and 1.1 are not offered (1.2 or 1.3)"),
+            (["serve", "--tls", "--handshake-timeout", "0"], "--handshake-timeout '0': must be more than 0"),
+            (["send", "--tls", "--alpn", "h2,,http/1.1", self.target, "hello"],
+             "--alpn 'h2,,http/1.1': an empty protocol name in the list"),
+            (["probe", "--tls", "--servername", "127.0.0.1", self.target],
+             "--servername '127.0.0.1': an IP address, not a host name (to check an address, put it in TARGET)"),
+            (["probe", "--tls", "--warn-expiry", "3w", self.target],
+             "--warn-expiry '3w': unknown unit (use ms, s, m, h or d)"),
+            (["serve", "--tls", "-k"], "-k: unknown option; see 'sockecho serve --help'"),
         ])
 
     def test_error_line_names_the_bad_value(self):
@@ -302,6 +332,20 @@ class Help(E2E):
         for flag in (b"--udp", b"--port", b"--timeout", b"--connect-timeout", b"--retries",
                      b"--exit-word", b"--verbose", b"-4", b"-6"):
             self.assertIn(flag, out)
+
+
+    def test_help_lists_tls_flags(self):
+        client = (b"--tls", b"--cafile", b"--servername", b"-k, --insecure", b"--pin", b"--cert",
+                  b"--key", b"--alpn", b"--tls-min")
+        for sub, flags in (("serve", (b"--tls", b"--cert", b"--key", b"--cafile", b"--alpn",
+                                      b"--tls-min", b"--handshake-timeout")),
+                           ("send", client), ("probe", client + (b"--warn-expiry",))):
+            with self.subTest(sub=sub):
+                rc, out, err = run_sockecho([sub, "--help"])
+                self.assertEqual((rc, err), (0, b""))
+                self.assertIn(b"TLS options", out)
+                for flag in flags:
+                    self.assertIn(flag, out)
 
 
 if __name__ == "__main__":

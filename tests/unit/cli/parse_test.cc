@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 using namespace sockecho;
@@ -129,7 +132,7 @@ TEST_CASE("cli::parse turns bad command lines into one-line usage errors") {
   CHECK(usage_error({"send", "48763"}) == "TARGET '48763': a port alone; write localhost:48763");
   CHECK(usage_error({"send", "[::1"}) == "TARGET '[::1': missing ']' after IPv6 address");
   CHECK(usage_error({"send", "host:0"}) == "TARGET 'host:0': port 0 cannot be connected to");
-  CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout '5x': unknown unit (use ms, s, m or h)");
+  CHECK(usage_error({"send", "-w", "5x", "h:1"}) == "--timeout '5x': unknown unit (use ms, s, m, h or d)");
   CHECK(usage_error({"send", "--retries", "x", "h:1"}) == "--retries 'x': not a whole number");
   CHECK(usage_error({"--verbose"}).find("options go after the subcommand") != std::string::npos);
 }
@@ -262,4 +265,234 @@ TEST_CASE("cli::suggest_option suggests only near misses among the subcommand's 
   CHECK(suggest_option("send", "-t") == "");   // one letter is no clue
   CHECK(suggest_option("send", "--args") == "");  // the positional holder is not an option
   CHECK(suggest_option("nosuch", "--timeout") == "");
+}
+
+namespace {
+
+ProbeOptions probe(std::initializer_list<const char*> args) {
+  return std::get<ProbeOptions>(parse_args(args));
+}
+
+const char* const k_pin = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                          "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+
+net::Fingerprint abcd() {
+  net::Fingerprint fp{};
+  const std::uint8_t bytes[] = {0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89};
+  for (std::size_t i = 0; i < fp.size(); ++i) fp[i] = bytes[i % 8];
+  return fp;
+}
+
+}  // namespace
+
+TEST_CASE("cli::parse leaves TLS off with its defaults") {
+  for (const net::TlsConfig& tls :
+       {serve({"serve"}).tls, send({"send", "h:1"}).tls, probe({"probe", "h:1"}).tls}) {
+    CHECK_FALSE(tls.enabled);
+    CHECK(tls.cert_file.empty());
+    CHECK(tls.key_file.empty());
+    CHECK(tls.ca_file.empty());
+    CHECK(tls.alpn.empty());
+    CHECK(tls.min_version == net::TlsVersion::v1_2);
+    CHECK(tls.servername.empty());
+    CHECK_FALSE(tls.insecure);
+    CHECK_FALSE(tls.pin.has_value());
+    CHECK(tls.handshake_timeout == std::chrono::seconds(10));
+  }
+  CHECK_FALSE(probe({"probe", "h:1"}).warn_expiry.has_value());
+}
+
+TEST_CASE("cli::parse reads serve's TLS flags") {
+  ServeOptions o = serve({"serve", "--tls", "--cert", "c.pem", "--key", "k.pem", "--cafile",
+                          "ca.pem", "--alpn", "h2,http/1.1", "--tls-min", "1.3",
+                          "--handshake-timeout", "2.5s", "-p", "8443"});
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.cert_file == "c.pem");
+  CHECK(o.tls.key_file == "k.pem");
+  CHECK(o.tls.ca_file == "ca.pem");
+  CHECK(o.tls.alpn == std::vector<std::string>{"h2", "http/1.1"});
+  CHECK(o.tls.min_version == net::TlsVersion::v1_3);
+  CHECK(o.tls.handshake_timeout == std::chrono::milliseconds(2500));
+  CHECK(o.port == 8443);
+
+  CHECK(serve({"serve", "--tls"}).tls.enabled);                       // a generated certificate
+  CHECK(serve({"serve", "--tls", "--unix", "/tmp/s"}).tls.enabled);  // Unix stream is a stream
+  CHECK(serve({"serve", "--tls", "--cert", "both.pem", "--key", "both.pem"}).tls.key_file ==
+        "both.pem");
+  CHECK(serve({"serve", "--tls", "--tls-min=TLSv1.2"}).tls.min_version == net::TlsVersion::v1_2);
+  CHECK(serve({"serve", "--tls", "--handshake-timeout", "1m"}).tls.handshake_timeout ==
+        std::chrono::minutes(1));
+}
+
+TEST_CASE("cli::parse reads send's TLS flags") {
+  SendOptions o = send({"send", "--tls", "--cafile", "ca.pem", "--servername", "example.org",
+                        "--cert", "me.pem", "--key", "me.key", "--alpn", "h2", "--tls-min",
+                        "TLSv1.3", "localhost:8443"});
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.ca_file == "ca.pem");
+  CHECK(o.tls.servername == "example.org");
+  CHECK(o.tls.cert_file == "me.pem");
+  CHECK(o.tls.key_file == "me.key");
+  CHECK(o.tls.alpn == std::vector<std::string>{"h2"});
+  CHECK(o.tls.min_version == net::TlsVersion::v1_3);
+  CHECK_FALSE(o.tls.insecure);
+  CHECK_FALSE(o.tls.pin);
+
+  CHECK(send({"send", "--tls", "-k", "h:1"}).tls.insecure);
+  CHECK(send({"send", "--tls", "--insecure", "h:1"}).tls.insecure);
+  CHECK(send({"send", "--tls", "--pin", k_pin, "h:1"}).tls.pin == abcd());
+  CHECK(send({"send", "--tls", "--unix", "/tmp/s"}).tls.enabled);
+}
+
+TEST_CASE("cli::parse reads --pin as serve prints it, and as people paste it") {
+  const std::string bare = [] {
+    std::string s = k_pin;
+    s.erase(std::remove(s.begin(), s.end(), ':'), s.end());
+    return s;
+  }();
+  std::string lower = bare;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const std::string& text : {std::string(k_pin), bare, lower, "sha256=" + std::string(k_pin),
+                                  "sha256:" + bare, "SHA256=" + lower}) {
+    INFO(text);
+    CHECK(send({"send", "--tls", "--pin", text.c_str(), "h:1"}).tls.pin == abcd());
+    CHECK(probe({"probe", "--tls", "--pin", text.c_str(), "h:1"}).tls.pin == abcd());
+  }
+  const char* why = ": not a SHA-256 fingerprint (64 hex digits, colons optional)";
+  CHECK(usage_error({"send", "--tls", "--pin", "xyz", "h:1"}) == std::string("--pin 'xyz'") + why);
+  CHECK(usage_error({"send", "--tls", "--pin", "", "h:1"}) == std::string("--pin ''") + why);
+  std::string short_pin = bare.substr(2);
+  CHECK(usage_error({"probe", "--tls", "--pin", short_pin.c_str(), "h:1"}) ==
+        "--pin '" + short_pin + "'" + why);
+  std::string sha1_prefixed = "sha1=" + bare;
+  CHECK(usage_error({"send", "--tls", "--pin", sha1_prefixed.c_str(), "h:1"}) ==
+        "--pin '" + sha1_prefixed + "'" + why);
+}
+
+TEST_CASE("cli::parse reads probe's TLS flags and --warn-expiry") {
+  ProbeOptions o = probe({"probe", "--tls", "--warn-expiry", "21d", "-k", "--servername",
+                          "example.org", "example.org:443"});
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.insecure);
+  CHECK(o.tls.servername == "example.org");
+  CHECK(o.warn_expiry == std::chrono::hours(21 * 24));
+  CHECK(probe({"probe", "--tls", "--warn-expiry", "1.5d", "h:1"}).warn_expiry ==
+        std::chrono::hours(36));
+  CHECK(probe({"probe", "--tls", "--warn-expiry", "0", "h:1"}).warn_expiry ==
+        std::chrono::milliseconds(0));  // EXPIRING only when already expired
+  CHECK(usage_error({"probe", "--tls", "--warn-expiry", "3w", "h:1"}) ==
+        "--warn-expiry '3w': unknown unit (use ms, s, m, h or d)");
+  CHECK(usage_error({"probe", "--tls", "--warn-expiry", "400d", "h:1"}) ==
+        "--warn-expiry '400d': duration too long");
+}
+
+TEST_CASE("cli::parse checks the values of the TLS flags") {
+  CHECK(usage_error({"serve", "--tls", "--alpn", ""}) == "--alpn '': empty list (e.g. h2,http/1.1)");
+  CHECK(usage_error({"serve", "--tls", "--alpn", "h2,"}) ==
+        "--alpn 'h2,': an empty protocol name in the list");
+  CHECK(usage_error({"send", "--tls", "--alpn", "h2,h2", "h:1"}) == "--alpn 'h2,h2': 'h2' named twice");
+  std::string long_alpn = std::string(256, 'x');
+  CHECK(usage_error({"send", "--tls", "--alpn", long_alpn.c_str(), "h:1"}) ==
+        "--alpn '" + long_alpn + "': a protocol name longer than 255 bytes");
+  CHECK(usage_error({"serve", "--tls", "--tls-min", "1.1"}) ==
+        "--tls-min '1.1': TLS 1.0 and 1.1 are not offered (1.2 or 1.3)");
+  CHECK(usage_error({"probe", "--tls", "--tls-min", "1.4", "h:1"}) ==
+        "--tls-min '1.4': not a TLS version (1.2 or 1.3)");
+  CHECK(usage_error({"serve", "--tls", "--handshake-timeout", "0"}) ==
+        "--handshake-timeout '0': must be more than 0");
+  CHECK(usage_error({"serve", "--tls", "--handshake-timeout", "soon"}).rfind(
+            "--handshake-timeout 'soon': ", 0) == 0);
+  CHECK(usage_error({"send", "--tls", "--servername", "", "h:1"}) == "--servername '': empty host name");
+  CHECK(usage_error({"send", "--tls", "--servername", "127.0.0.1", "h:1"}) ==
+        "--servername '127.0.0.1': an IP address, not a host name (to check an address, put it "
+        "in TARGET)");
+  CHECK(usage_error({"probe", "--tls", "--servername", "a..b", "h:1"}) ==
+        "--servername 'a..b': not a host name (an empty label)");
+  CHECK(usage_error({"serve", "--tls", "--cert", "", "--key", "k"}) == "--cert '': empty file name");
+  CHECK(usage_error({"send", "--tls", "--cafile", "", "h:1"}) == "--cafile '': empty file name");
+  CHECK(usage_error({"send", "--tls", "--pin"}) == "--pin: needs a value");
+}
+
+TEST_CASE("cli::parse holds every TLS flag to --tls") {
+  const char* why = ": goes with --tls only";
+  auto check = [&](std::initializer_list<const char*> args, const std::string& flag) {
+    INFO(flag);
+    CHECK(usage_error(args) == flag + why);
+  };
+  check({"serve", "--cert", "c", "--key", "k"}, "--cert");
+  check({"serve", "--key", "k"}, "--key");
+  check({"serve", "--cafile", "ca"}, "--cafile");
+  check({"serve", "--alpn", "h2"}, "--alpn");
+  check({"serve", "--tls-min", "1.2"}, "--tls-min");  // the default value, still a mistake
+  check({"serve", "--handshake-timeout", "10s"}, "--handshake-timeout");
+  check({"send", "--cafile", "ca", "h:1"}, "--cafile");
+  check({"send", "--servername", "example.org", "h:1"}, "--servername");
+  check({"send", "-k", "h:1"}, "--insecure");
+  check({"send", "--insecure", "h:1"}, "--insecure");
+  check({"send", "--pin", k_pin, "h:1"}, "--pin");
+  check({"send", "--cert", "c", "--key", "k", "h:1"}, "--cert");
+  check({"send", "--key", "k", "h:1"}, "--key");
+  check({"send", "--alpn", "h2", "h:1"}, "--alpn");
+  check({"send", "--tls-min", "1.3", "h:1"}, "--tls-min");
+  check({"probe", "--cafile", "ca", "h:1"}, "--cafile");
+  check({"probe", "--servername", "x.org", "h:1"}, "--servername");
+  check({"probe", "-k", "h:1"}, "--insecure");
+  check({"probe", "--pin", k_pin, "h:1"}, "--pin");
+  check({"probe", "--cert", "c", "h:1"}, "--cert");
+  check({"probe", "--key", "k", "h:1"}, "--key");
+  check({"probe", "--alpn", "h2", "h:1"}, "--alpn");
+  check({"probe", "--tls-min", "1.3", "h:1"}, "--tls-min");
+  check({"probe", "--warn-expiry", "21d", "h:1"}, "--warn-expiry");
+  // Checked before the value: the missing --tls is the mistake to name.
+  check({"send", "--pin", "xyz", "h:1"}, "--pin");
+}
+
+TEST_CASE("cli::parse applies the TLS rules between flags") {
+  CHECK(usage_error({"serve", "--tls", "--udp"}) == "--tls: does not go with --udp (TLS runs over a stream)");
+  CHECK(usage_error({"serve", "--tls", "--unix", "--udp", "/tmp/s"}) ==
+        "--tls: does not go with --udp (TLS runs over a stream)");
+  CHECK(usage_error({"send", "--tls", "--udp", "h:1"}) == "--tls: does not go with --udp (TLS runs over a stream)");
+  CHECK(usage_error({"probe", "--tls", "--udp", "h:1"}) == "--tls: does not go with --udp (TLS runs over a stream)");
+  CHECK(usage_error({"send", "--tls", "--retries", "2", "h:1"}) ==
+        "--retries: goes with --udp only (a stream resends by itself)");
+  CHECK(usage_error({"serve", "--tls", "--cert", "c.pem"}) ==
+        "--cert: needs --key too (a key in the certificate file: name it twice)");
+  CHECK(usage_error({"serve", "--tls", "--key", "k.pem"}) == "--key: needs --cert too");
+  CHECK(usage_error({"send", "--tls", "--cert", "c.pem", "h:1"}) ==
+        "--cert: needs --key too (a key in the certificate file: name it twice)");
+  CHECK(usage_error({"probe", "--tls", "--key", "k.pem", "h:1"}) == "--key: needs --cert too");
+  CHECK(usage_error({"send", "--tls", "-k", "--pin", k_pin, "h:1"}) ==
+        "--pin/-k: pick one (--pin accepts one certificate, -k any)");
+  CHECK(usage_error({"probe", "--tls", "--pin", k_pin, "--insecure", "h:1"}) ==
+        "--pin/-k: pick one (--pin accepts one certificate, -k any)");
+  CHECK(usage_error({"send", "--tls", "-k", "--cafile", "ca.pem", "h:1"}) ==
+        "--cafile: does not go with -k (nothing is verified)");
+  CHECK(usage_error({"probe", "--tls", "--pin", k_pin, "--cafile", "ca.pem", "h:1"}) ==
+        "--cafile: does not go with --pin (the fingerprint is the whole check)");
+  // The subcommand's own table decides what exists: these are not serve's.
+  CHECK(usage_error({"serve", "--tls", "-k"}) == "-k: unknown option; see 'sockecho serve --help'");
+  CHECK(usage_error({"serve", "--tls", "--pin", k_pin}).rfind("--pin: unknown option", 0) == 0);
+  CHECK(usage_error({"send", "--tls", "--warn-expiry", "1d", "h:1"}).rfind(
+            "--warn-expiry: unknown option", 0) == 0);
+  CHECK(usage_error({"send", "--tls", "--handshake-timeout", "1s", "h:1"}).rfind(
+            "--handshake-timeout: unknown option", 0) == 0);
+}
+
+TEST_CASE("cli::parse lists the TLS flags in each subcommand's help") {
+  auto help = [](const char* sub) { return std::get<HelpRequest>(parse_args({"help", sub})).text; };
+  for (const char* flag : {"--tls ", "--cert FILE", "--key FILE", "--cafile FILE", "--alpn LIST",
+                           "--tls-min VERSION", "--handshake-timeout DUR", "TLS options"}) {
+    INFO(flag);
+    CHECK(help("serve").find(flag) != std::string::npos);
+  }
+  for (const char* sub : {"send", "probe"})
+    for (const char* flag : {"--tls ", "--cafile FILE", "--servername NAME", "-k, --insecure",
+                             "--pin SHA256", "--cert FILE", "--key FILE", "--alpn LIST",
+                             "--tls-min VERSION"}) {
+      INFO(sub << " " << flag);
+      CHECK(help(sub).find(flag) != std::string::npos);
+    }
+  CHECK(help("probe").find("--warn-expiry DUR") != std::string::npos);
+  CHECK(help("send").find("--warn-expiry") == std::string::npos);
+  CHECK(help("serve").find("--servername") == std::string::npos);
 }

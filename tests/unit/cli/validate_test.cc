@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace sockecho;
 using namespace sockecho::cli;
@@ -113,4 +114,113 @@ TEST_CASE("cli::validate_probe needs a payload for --echo") {
   CHECK(error_of([&] { validate_probe(o); }) == "(no error)");
   o.echo = true;
   CHECK(error_of([&] { validate_probe(o); }) == "--payload: must not be empty with --echo");
+}
+
+TEST_CASE("cli::validate_tls_flags holds every other TLS flag to --tls") {
+  CHECK(error_of([] { validate_tls_flags({}, false); }) == "(no error)");
+  CHECK(error_of([] { validate_tls_flags({}, true); }) == "(no error)");
+  for (const char* flag : {"--cert", "--key", "--cafile", "--pin", "--insecure", "--servername",
+                           "--alpn", "--tls-min", "--handshake-timeout", "--warn-expiry"}) {
+    INFO(flag);
+    CHECK(error_of([&] { validate_tls_flags({flag}, true); }) == "(no error)");
+    CHECK(error_of([&] { validate_tls_flags({flag}, false); }) ==
+          std::string(flag) + ": goes with --tls only");
+  }
+  // The first given is the one named.
+  const std::vector<std::string> two{"--key", "--cert"};
+  CHECK(error_of([&] { validate_tls_flags(two, false); }) == "--key: goes with --tls only");
+}
+
+TEST_CASE("cli::validate_tls wants a stream and --cert with --key") {
+  TransportOptions stream;
+  TransportOptions datagram;
+  datagram.type = net::SockType::datagram;
+  net::TlsConfig off;
+  CHECK(error_of([&] { validate_tls(off, datagram); }) == "(no error)");
+  net::TlsConfig on;
+  on.enabled = true;
+  CHECK(error_of([&] { validate_tls(on, stream); }) == "(no error)");
+  CHECK(error_of([&] { validate_tls(on, datagram); }) ==
+        "--tls: does not go with --udp (TLS runs over a stream)");
+  TransportOptions unix_stream;
+  unix_stream.unix_domain = true;
+  CHECK(error_of([&] { validate_tls(on, unix_stream); }) == "(no error)");
+
+  net::TlsConfig cert = on;
+  cert.cert_file = "c.pem";
+  CHECK(error_of([&] { validate_tls(cert, stream); }) ==
+        "--cert: needs --key too (a key in the certificate file: name it twice)");
+  cert.key_file = "c.pem";  // one file holding both
+  CHECK(error_of([&] { validate_tls(cert, stream); }) == "(no error)");
+  net::TlsConfig key = on;
+  key.key_file = "k.pem";
+  CHECK(error_of([&] { validate_tls(key, stream); }) == "--key: needs --cert too");
+}
+
+TEST_CASE("cli::validate_tls_client refuses contradictory checks") {
+  net::TlsConfig tls;
+  tls.enabled = true;
+  CHECK(error_of([&] { validate_tls_client(tls); }) == "(no error)");
+
+  net::TlsConfig both = tls;
+  both.insecure = true;
+  both.pin = net::Fingerprint{};
+  CHECK(error_of([&] { validate_tls_client(both); }) ==
+        "--pin/-k: pick one (--pin accepts one certificate, -k any)");
+
+  net::TlsConfig k_ca = tls;
+  k_ca.insecure = true;
+  CHECK(error_of([&] { validate_tls_client(k_ca); }) == "(no error)");
+  k_ca.ca_file = "ca.pem";
+  CHECK(error_of([&] { validate_tls_client(k_ca); }) ==
+        "--cafile: does not go with -k (nothing is verified)");
+
+  net::TlsConfig pin_ca = tls;
+  pin_ca.pin = net::Fingerprint{};
+  CHECK(error_of([&] { validate_tls_client(pin_ca); }) == "(no error)");
+  pin_ca.ca_file = "ca.pem";
+  CHECK(error_of([&] { validate_tls_client(pin_ca); }) ==
+        "--cafile: does not go with --pin (the fingerprint is the whole check)");
+
+  net::TlsConfig named = tls;  // a name is SNI as well as the check: fine beside -k
+  named.servername = "example.org";
+  named.insecure = true;
+  CHECK(error_of([&] { validate_tls_client(named); }) == "(no error)");
+}
+
+TEST_CASE("cli::validate_serve, validate_send and validate_probe apply the TLS rules") {
+  ServeOptions serve;
+  serve.tls.enabled = true;
+  CHECK(error_of([&] { validate_serve(serve); }) == "(no error)");
+  serve.transport.unix_domain = true;  // TLS over a Unix stream
+  serve.bind = "/tmp/s";
+  CHECK(error_of([&] { validate_serve(serve); }) == "(no error)");
+  serve.tls.ca_file = "ca.pem";  // mutual TLS: --cafile means something else here
+  CHECK(error_of([&] { validate_serve(serve); }) == "(no error)");
+  serve.transport.type = net::SockType::datagram;
+  CHECK(error_of([&] { validate_serve(serve); }) ==
+        "--tls: does not go with --udp (TLS runs over a stream)");
+
+  SendOptions send;
+  send.tls.enabled = true;
+  send.tls.cert_file = "me.pem";
+  CHECK(error_of([&] { validate_send(send); }) ==
+        "--cert: needs --key too (a key in the certificate file: name it twice)");
+  send.tls.key_file = "me.key";
+  CHECK(error_of([&] { validate_send(send); }) == "(no error)");
+  send.tls.insecure = true;
+  send.tls.pin = net::Fingerprint{};
+  CHECK(error_of([&] { validate_send(send); }) ==
+        "--pin/-k: pick one (--pin accepts one certificate, -k any)");
+
+  ProbeOptions probe;
+  probe.tls.enabled = true;
+  probe.warn_expiry = std::chrono::hours(24 * 21);
+  CHECK(error_of([&] { validate_probe(probe); }) == "(no error)");
+  probe.tls.pin = net::Fingerprint{};
+  // Pinned, the expiry is still checked: --warn-expiry goes with --pin.
+  CHECK(error_of([&] { validate_probe(probe); }) == "(no error)");
+  probe.transport.type = net::SockType::datagram;
+  CHECK(error_of([&] { validate_probe(probe); }) ==
+        "--tls: does not go with --udp (TLS runs over a stream)");
 }

@@ -141,7 +141,7 @@ TEST_CASE("net::StreamSession closes a client whose handshake fails, with no EST
   CHECK(f.all<AcceptEvent>().empty());
   auto closed = f.all<CloseEvent>();
   REQUIRE(closed.size() == 1);
-  CHECK(closed[0].reason == CloseReason::handshake);
+  CHECK(closed[0].reason == CloseReason::tls);
   CHECK(closed[0].error == EPROTO);
 }
 
