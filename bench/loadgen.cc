@@ -52,13 +52,8 @@
 #include <thread>
 #include <vector>
 
-#ifdef SOCKECHO_LOADGEN_TLS
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#else
-struct ssl_st;  // the loadgen was built without OpenSSL: --tls is refused
-using SSL = ssl_st;
-#endif
 
 namespace {
 
@@ -497,7 +492,6 @@ int connect_tcp(u64 deadline, std::string& why) {
 thread_local bool t_tls_wants_write = false;
 thread_local std::string t_tls_why;
 
-#ifdef SOCKECHO_LOADGEN_TLS
 SSL_CTX* g_tls_ctx = nullptr;
 std::vector<SSL*> g_tls_by_fd;    // sized before any worker thread starts, then only read
 std::string g_tls_version = "-";  // of the first handshake, set by the main thread
@@ -628,31 +622,6 @@ void close_conn(int fd) {
   }
   close(fd);
 }
-#else
-const std::string g_tls_version = "-", g_tls_cipher = "-";
-void tls_init() {
-  usage_error(
-      "--tls: this sockecho-loadgen was built without OpenSSL (install libssl-dev, rebuild)");
-}
-SSL* tls_of(int) {
-  return nullptr;
-}
-ssize_t tls_read(SSL*, char*, std::size_t) {
-  errno = ENOTSUP;
-  return -1;
-}
-ssize_t tls_write(SSL*, const char*, std::size_t) {
-  errno = ENOTSUP;
-  return -1;
-}
-bool tls_handshake(int, u64, std::string& why) {
-  why = "built without OpenSSL";
-  return false;
-}
-void close_conn(int fd) {
-  close(fd);
-}
-#endif
 
 // One exchange on a connected non-blocking socket: sends the request, reads and checks
 // the reply. Returns true when the reply was right.
