@@ -45,6 +45,7 @@ Ref reference(std::string_view text) {
   else if (unit == "ms") scale = 1;
   else if (unit == "m") scale = 60'000;
   else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
   else return r;
   double ms = v * scale;
   if (!std::isfinite(ms) || ms > k_year_ms) return r;

@@ -225,7 +225,7 @@ class Prober::Probe final : public EventLoop::Handler {
   }
 
   void read_reply() {
-    char buf[4096];
+    char buf[k_min_read];
     IoResult r = m_stream ? m_stream->read(buf) : recv_some(m_fd.get(), buf);
     if (r.blocked()) return watch(interest_of(r.status));
     if (m_spec->type == SockType::datagram) {

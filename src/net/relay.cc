@@ -12,6 +12,7 @@ namespace sockecho::net {
 namespace {
 
 constexpr std::size_t k_chunk = 64 * 1024;
+static_assert(k_chunk >= k_min_read);
 
 class Relay {
  public:

@@ -31,7 +31,9 @@ class Stream {
   virtual IoResult handshake() { return {}; }
 
   // One read or write; ok with bytes > 0, eof on a read at the peer's end of data, or
-  // want_read / want_write: call again when the socket is ready that way.
+  // want_read / want_write: call again when the socket is ready that way. A read buffer
+  // must hold k_min_read bytes: a TLS record is decrypted whole, and what a smaller
+  // buffer left of it would wait inside OpenSSL where epoll cannot see it.
   virtual IoResult read(std::span<char> buffer) = 0;
   virtual IoResult write(std::span<const char> data) = 0;
 
@@ -51,6 +53,9 @@ class Stream {
 
 // The errno a stream reports with failure() text: a protocol failure, not a system call's.
 inline constexpr int k_protocol_error = EPROTO;
+
+// The largest plaintext of one TLS record.
+inline constexpr std::size_t k_min_read = 16 * 1024;
 
 // The epoll interest that makes a blocked call worth retrying.
 inline std::uint32_t interest_of(IoStatus wanted) {

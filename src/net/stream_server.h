@@ -25,6 +25,7 @@ namespace sockecho::net {
 class StreamServer final : public EventLoop::Handler, public Service {
  public:
   static constexpr std::size_t k_read_size = 64 * 1024;
+  static_assert(k_read_size >= k_min_read);
 
   // shared: other servers on other loops accept on the same listener.
   StreamServer(EventLoop& loop, std::shared_ptr<Fd> listener, int backlog,

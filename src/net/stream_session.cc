@@ -247,6 +247,9 @@ bool StreamSession::flush() {
 
 void StreamSession::after_drained() {
   if (m_peer_eof) {
+    // A TLS client is owed a close_notify for its own: without it, it cannot tell our end
+    // from a cut connection. Best effort, as it is one small record.
+    if (m_stream->tls()) m_stream->shutdown_write();
     close(m_reason);
     return;
   }
