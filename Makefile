@@ -21,7 +21,7 @@ BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 
               libssl-dev
 TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
               dpkg-dev file fiu-utils netbase openssl ca-certificates ncat
-BENCH_PKGS := ncat socat netcat-openbsd coreutils
+BENCH_PKGS := ncat socat netcat-openbsd coreutils openssl nginx-light libnginx-mod-stream
 FUZZ_PKGS  := clang libclang-rt-dev
 
 .PHONY: all deps deps-build deps-test deps-bench deps-fuzz build run serve test test-dev test-asan test-tsan test-fuzz \
