@@ -133,20 +133,27 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   auto record = [&](Endpoint& e, net::ProbeOutcome outcome) {
     ++e.done;
     std::optional<report::TlsCheck> tls;
-    if (o.tls.enabled && (outcome.tls_ms || outcome.tls)) {
+    // Once connected, every TLS outcome has its fields, a handshake that timed out too
+    // (no time, no session, and why in verify).
+    if (o.tls.enabled && (outcome.tls_ms || outcome.tls || !outcome.tls_failure.empty())) {
       const std::int64_t now = std::time(nullptr);
       tls = to_report(outcome, now);
       if (outcome.tls_ms && outcome.tls) e.tls_ms.push_back(*outcome.tls_ms);
-      // Checked under -k and --pin too: an expired leaf is EXPIRING with days_left <= 0.
-      if (outcome.state == ProbeState::open && o.warn_expiry && outcome.tls && outcome.tls->peer &&
-          outcome.tls->peer->not_after - now <
-              std::chrono::duration_cast<std::chrono::seconds>(*o.warn_expiry).count())
+      // Checked under -k and --pin too, where nothing else looks at dates: an expired leaf
+      // is EXPIRING (days_left <= 0) even without --warn-expiry, whose default is 0.
+      const auto warn = std::chrono::duration_cast<std::chrono::seconds>(
+          o.warn_expiry.value_or(std::chrono::milliseconds(0)));
+      if (outcome.state == ProbeState::open && outcome.tls && outcome.tls->peer &&
+          outcome.tls->peer->not_after - now < warn.count())
         outcome.state = ProbeState::expiring;
     }
     e.state = outcome.state;
     e.any_open |= outcome.state == ProbeState::open;
     e.any_bad_echo |= outcome.state == ProbeState::bad_echo;
-    if (outcome.rtt_ms && outcome.state == ProbeState::open) e.rtts.push_back(*outcome.rtt_ms);
+    // EXPIRING is a warning about an endpoint that answered: its round trips count.
+    if (outcome.rtt_ms &&
+        (outcome.state == ProbeState::open || outcome.state == ProbeState::expiring))
+      e.rtts.push_back(*outcome.rtt_ms);
     e.last = report::ProbeResult{proto,
                                  outcome.local.empty() ? "*" : outcome.local.to_string(),
                                  remote_of(e, outcome),
@@ -154,8 +161,9 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
                                  outcome.rtt_ms,
                                  e.done,
                                  !outcome.tls_failure.empty() ? outcome.tls_failure
-                                 : outcome.error != 0        ? std::strerror(outcome.error)
-                                                             : e.unresolved,
+                                 : !outcome.failure.empty()   ? outcome.failure
+                                 : outcome.error != 0         ? std::strerror(outcome.error)
+                                                              : e.unresolved,
                                  std::move(tls)};
     e.last_time = out.now();
     if (o.json) out.emit(e.last, e.last_time);

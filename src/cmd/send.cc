@@ -86,6 +86,18 @@ class Diagnostics {
   net::throw_error(error, fmt::format("{} {}", what, peer));
 }
 
+// Why a TLS session failed after its handshake, when the peer or OpenSSL said: an alert
+// (a server that refuses our lack of a client certificate, which under TLS 1.3 it does
+// only after our handshake is over) beats the EPROTO, or the reset that follows it when
+// we were writing. A failed write has not read the alert yet: one read, which cannot
+// block, picks it up. Empty when there is nothing to say beyond the errno.
+std::string tls_reason(net::Stream& stream, net::RelayStep failed) {
+  if (!stream.failure().empty() || failed != net::RelayStep::send) return stream.failure();
+  char scratch[4096];
+  net::IoResult r = stream.read(scratch);
+  return r.status == net::IoStatus::error ? stream.failure() : std::string();
+}
+
 ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
   // Built before connecting: a bad --cafile or --cert is an error before any traffic.
   std::shared_ptr<const net::TlsContext> tls;
@@ -97,6 +109,7 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   const int fd = c.fd.get();
   std::unique_ptr<net::Stream> owned;
   if (tls) {
+    if (c.address.is_inet()) net::set_no_delay(fd);  // the first line goes at once: socket.h
     owned = std::make_unique<net::TlsStream>(std::move(c.fd), tls, o.transport.unix_domain ? "" : o.host);
     net::IoResult h = net::handshake_within(*owned, o.connect_timeout);
     if (!h.ok()) {
@@ -124,6 +137,10 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
               r.end == net::RelayEnd::drain_timeout ? net::CloseReason::timeout
               : r.end == net::RelayEnd::failed      ? net::CloseReason::error
                                                     : net::CloseReason::eof);
+  if (tls && (r.failed == net::RelayStep::send || r.failed == net::RelayStep::receive)) {
+    std::string why = tls_reason(stream, r.failed);
+    if (!why.empty()) throw net::TlsError(fmt::format("tls with {}: {}", c.address, why));
+  }
   switch (r.failed) {
     case net::RelayStep::none:
       return ExitStatus::ok;

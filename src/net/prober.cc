@@ -170,6 +170,7 @@ class Prober::Probe final : public EventLoop::Handler {
     if (m_outcome.local.unmapped() == m_outcome.remote.unmapped()) return fail(ECONNREFUSED);
     m_connect_ms = ms_since(m_started);
     if (!m_spec->echo && !m_spec->tls) return finish(ProbeState::open, m_connect_ms);
+    if (m_spec->tls && m_outcome.remote.is_inet()) set_no_delay(m_fd.get());  // see socket.h
     if (m_spec->tls)
       m_stream = std::make_unique<TlsStream>(std::move(m_fd), m_spec->tls, m_spec->server_name);
     else
@@ -210,7 +211,10 @@ class Prober::Probe final : public EventLoop::Handler {
     while (m_sent < m_spec->payload.size()) {
       IoResult r = m_stream->write(std::string_view(m_spec->payload).substr(m_sent));
       if (r.blocked()) return watch(interest_of(r.status));
-      if (!r.ok()) return finish_error(ProbeState::no_echo, r.error);
+      if (!r.ok()) {
+        m_outcome.failure = m_stream->failure();
+        return finish_error(ProbeState::no_echo, r.error);
+      }
       m_sent += r.bytes;
     }
     m_phase = Phase::awaiting_reply;
@@ -234,7 +238,10 @@ class Prober::Probe final : public EventLoop::Handler {
       bool right = m_spec->expect.empty() || m_reply == m_spec->expect;
       return finish(right ? ProbeState::open : ProbeState::bad_echo, ms_since(m_started));
     }
-    if (r.status == IoStatus::error) return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
+    if (r.status == IoStatus::error) {
+      if (m_stream) m_outcome.failure = m_stream->failure();
+      return finish_error(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, r.error);
+    }
     if (r.status == IoStatus::eof) return finish(m_reply.empty() ? ProbeState::no_echo : ProbeState::bad_echo, std::nullopt);
     m_reply.append(buf, r.bytes);
     if (m_reply.size() >= m_spec->expect.size() || m_reply.size() > k_max_reply) {

@@ -52,6 +52,9 @@ struct ProbeOutcome {
   std::optional<double> tls_ms{};
   std::optional<TlsSession> tls{};
   std::string tls_failure{};
+  // Why the stream failed after the handshake, when TLS said (an alert from the peer:
+  // "tlsv13 alert certificate required"); the errno alone would be EPROTO.
+  std::string failure{};
 };
 
 // Runs probes on the loop, at most `concurrency` at once, each started no earlier than

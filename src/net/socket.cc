@@ -32,6 +32,11 @@ Fd open_socket(int family, SockType type) {
   return Fd(r.value);
 }
 
+bool set_no_delay(int fd) {
+  int on = 1;
+  return sys::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on).ok();
+}
+
 Fd open_listener(const Address& address, SockType type, const ListenOptions& options) {
   Fd fd = open_socket(address.family(), type);
   if (address.is_inet()) {

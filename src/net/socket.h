@@ -25,6 +25,12 @@ Fd open_listener(const Address& address, SockType type, const ListenOptions& opt
 // A fresh unbound socket for address's family.
 Fd open_socket(int family, SockType type);
 
+// TCP_NODELAY, for a TLS client: under TLS 1.3 its Finished is the handshake's last
+// segment and a server with no session tickets to send (serve) answers it only with a
+// delayed ACK, 40 ms later, behind which Nagle's algorithm holds the first data.
+// Best effort: false (and nothing thrown) where the kernel says no.
+bool set_no_delay(int fd);
+
 // Bytes queued in the kernel (SIOCINQ / SIOCOUTQ); 0 when the kernel will not say.
 std::uint32_t queued_in(int fd);
 std::uint32_t queued_out(int fd);

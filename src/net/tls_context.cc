@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "net/tls_error.h"
@@ -44,9 +45,32 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+// Where keep_going keeps the first error of a verification, in the X509_STORE_CTX that
+// lives for that one verification; -1 if OpenSSL has no index to give.
+int first_error_index() {
+  static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 // probe reports an untrusted certificate instead of refusing it: verification runs in
-// full and its result is read after the handshake (SSL_get_verify_result).
-int keep_going(int, X509_STORE_CTX*) { return 1; }
+// full and its result is read after the handshake (SSL_get_verify_result). That result is
+// the store's error when verification ends, which without this would be the last one met,
+// not the first: for a leaf from an unknown CA "unable to verify the first certificate"
+// where send, which stops at the first, says "unable to get local issuer certificate".
+// So the first error is kept and put back after every later step.
+int keep_going(int ok, X509_STORE_CTX* store) {
+  const int index = first_error_index();
+  if (index < 0) return 1;
+  auto first = reinterpret_cast<std::intptr_t>(X509_STORE_CTX_get_ex_data(store, index));
+  if (first != 0) {
+    X509_STORE_CTX_set_error(store, static_cast<int>(first));
+  } else if (!ok) {
+    first = X509_STORE_CTX_get_error(store);
+    if (first != X509_V_OK)
+      X509_STORE_CTX_set_ex_data(store, index, reinterpret_cast<void*>(first));
+  }
+  return 1;
+}
 
 void load(int ok, const std::string& what) {
   if (ok != 1) throw TlsError(what + ": " + openssl_reason());
@@ -59,6 +83,9 @@ std::string openssl_reason(const char* fallback) {
   unsigned long first = e;
   while (e != 0) e = ERR_get_error();
   if (first == 0) return fallback;
+  // A failed system call (fopen of a --cafile that is not there) has no reason string of
+  // OpenSSL's, only the errno: say it in words, not as "error:80000002:system library::".
+  if (ERR_SYSTEM_ERROR(first)) return std::strerror(ERR_GET_REASON(first));
   const char* reason = ERR_reason_error_string(first);
   if (reason) return reason;
   char buf[256];
@@ -134,13 +161,15 @@ std::shared_ptr<const TlsContext> TlsContext::client(const TlsConfig& config, bo
     load(SSL_CTX_check_private_key(ctx), "--key " + config.key_file);
     t->m_fingerprint = fingerprint_of(SSL_CTX_get0_certificate(ctx));
   }
+  // -k and --pin decide after the handshake, with no CA: they do not read the system's
+  // bundle (parsing it costs tens of milliseconds at every start). Otherwise an untrusted
+  // peer ends the handshake, unless probe wants to report what it saw.
+  const bool uses_cas = !config.insecure && !config.pin;
   if (!config.ca_file.empty())
     load(SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr), "--cafile " + config.ca_file);
-  else
+  else if (uses_cas)
     SSL_CTX_set_default_verify_paths(ctx);  // Debian's ca-certificates
-  // -k and --pin decide after the handshake; otherwise an untrusted peer ends it, unless
-  // probe wants to report what it saw.
-  const bool strict = !config.insecure && !config.pin && !report_untrusted;
+  const bool strict = uses_cas && !report_untrusted;
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, strict ? nullptr : keep_going);
   if (!t->m_alpn_wire.empty())
     load(SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(t->m_alpn_wire.data()),
