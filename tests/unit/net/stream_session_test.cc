@@ -162,6 +162,25 @@ TEST_CASE("net::StreamSession retries ending its side when the stream blocks, th
   CHECK(closed[0].reason == CloseReason::exit_word);
 }
 
+TEST_CASE("net::StreamSession ends its side before closing a client that half-closed") {
+  // Over TLS that is the close_notify: without it a TLS client takes the end of the
+  // replies for a cut connection ("unexpected eof").
+  Fixture f;
+  f.stream->shutdowns = {wants(IoStatus::want_write)};  // a close_notify that did not fit
+  f.session->start();
+  f.send("bye\n");
+  REQUIRE(::shutdown(f.peer.get(), SHUT_WR) == 0);
+  f.spin();
+  CHECK(f.stream->shutdowns.empty());  // asked to end its side (and asked again when it blocked)
+  CHECK(f.received() == "BYE\n");
+  CHECK(f.peer_at_eof());
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::eof);
+  CHECK(closed[0].tx == 4);
+  CHECK(f.closed_calls == 1);
+}
+
 TEST_CASE("net::StreamSession holds one read of replies for a client that does not read") {
   Fixture f;
   int size = 4096;
