@@ -109,9 +109,15 @@ void StreamSession::handshake() {
     return;
   }
   if (!r.ok()) {
-    // Whatever ends a handshake (an alert, a reset, the peer leaving) is a failed one.
-    m_detail = m_stream->failure();
-    close(CloseReason::tls, r.error);
+    // The client failing its handshake (an alert, bytes that are not TLS, leaving in the
+    // middle) is reason=tls with the stream's reason. A failed call is what it is at any
+    // other time: a reset, or this server's trouble with its errno (ENOMEM), not the client's.
+    if (r.error == k_protocol_error) {
+      m_detail = m_stream->failure();
+      close(CloseReason::tls, r.error);
+    } else {
+      fail(r.error);
+    }
     return;
   }
   m_read_wants = IoStatus::want_read;

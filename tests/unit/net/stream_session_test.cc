@@ -145,6 +145,23 @@ TEST_CASE("net::StreamSession closes a client whose handshake fails, with no EST
   CHECK(closed[0].error == EPROTO);
 }
 
+TEST_CASE("net::StreamSession: a call failing during the handshake is an error or a reset, not tls") {
+  for (auto [err, reason] : {std::pair{ENOMEM, CloseReason::error}, {ENOBUFS, CloseReason::error},
+                             {ECONNRESET, CloseReason::reset}}) {
+    Fixture f;
+    f.stream->handshakes = {wants(IoStatus::want_read), failed(err)};
+    f.session->start();
+    f.send("x");
+    f.spin();
+    auto closed = f.all<CloseEvent>();
+    REQUIRE(closed.size() == 1);
+    CHECK(closed[0].reason == reason);
+    CHECK(closed[0].error == err);
+    CHECK(f.ctx.stats.errors == (reason == CloseReason::error ? 1u : 0u));
+    CHECK(f.all<AcceptEvent>().empty());
+  }
+}
+
 TEST_CASE("net::StreamSession retries ending its side when the stream blocks, then lingers") {
   Fixture f;
   f.stream->shutdowns = {wants(IoStatus::want_write)};  // a close_notify that did not fit
