@@ -77,6 +77,7 @@ class TlsConn:
         self.end = None              # "close_notify" or "eof" (a FIN without close_notify)
         self.error = None            # an exception: the handshake or the connection failed
         self.raw_eof = False
+        self.reading = True          # False: leave the replies in the socket (a hog)
         self.fin = False             # SHUT_WR once wire_out is empty
         self.fin_sent = False
         self.wire_rx = 0             # bytes read from the socket
@@ -127,7 +128,7 @@ class TlsConn:
 
     def mask(self):
         m = 0
-        if self.error is None and not self.raw_eof:
+        if self.error is None and not self.raw_eof and self.reading:
             m |= selectors.EVENT_READ
         if self.error is None and (self.wire_out or (self.fin and not self.fin_sent)):
             m |= selectors.EVENT_WRITE
@@ -323,14 +324,14 @@ class RoundTripper(threading.Thread):
         self.count = 0
         self.slowest = 0.0
         self.failure = None
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self):
         try:
             self.conn.handshake()
             if self.fp and fingerprint(self.conn.peer_der()) != self.fp:
                 raise TlsError("the good client got another certificate than LISTEN's")
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 data = b"round trip %d\n" % self.count + os.urandom(64)
                 t0 = time.monotonic()
                 got = self.conn.exchange(data, timeout=T)
@@ -340,12 +341,12 @@ class RoundTripper(threading.Thread):
                 self.slowest = max(self.slowest, took)
                 self.count += 1
                 if self.pause:
-                    self._stop.wait(self.pause)  # pacing, not a wait for readiness
+                    self._halt.wait(self.pause)  # pacing, not a wait for readiness
         except BaseException as e:  # reported by finish()
             self.failure = e
 
     def finish(self, test):
-        self._stop.set()
+        self._halt.set()
         self.join(2 * T)
         test.assertFalse(self.is_alive(), "the good client is stuck")
         self.conn.close()
