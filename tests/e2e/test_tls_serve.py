@@ -22,7 +22,7 @@ import time
 import unittest
 
 from harness import (E2E, T, Server, have_tool, one_error_line, recv_to_eof, require_binary,
-                     require_tool, run_sockecho, run_timed, skip_file, upper)
+                     require_ipv6, require_tool, run_sockecho, run_timed, skip_file, upper)
 from tls_peers import (SClient, TlsConn, client_context, drive, fingerprint, listen_fingerprint,
                        make_certificate, openssl)
 
@@ -172,6 +172,23 @@ class SClientPeer(TlsCase):
         self.assertEqual(self.established(srv)["tls"], "TLSv1.3")
 
 
+    def test_key_update_requested_by_the_client(self):
+        # s_client's K command: a KeyUpdate asking for one back, which the server sends from
+        # within its read (a read that writes); the data after it, under the new keys, is served.
+        srv = self.tls_server()
+        with SClient(srv.port, "-tls1_3") as c:
+            c.say(b"before the update\n")
+            self.assertTrue(c.read_until(b"BEFORE THE UPDATE\n"))
+            c.say(b"K\n")
+            self.assertTrue(c.read_until(b"KEYUPDATE", stream="err"))
+            c.say(b"after the update\n")
+            self.assertTrue(c.read_until(b"AFTER THE UPDATE\n"))
+            rc, _ = c.end_input()
+        self.assertEqual(rc, 0, c.stderr()[-400:])
+        line, v = self.closed(srv)
+        self.assertEqual((v["rx"], v["tx"], v["reason"]), ("35", "35", "eof"), line)
+
+
 class OtherPeers(TlsCase):
     def test_ncat_ssl(self):
         require_tool(self, "ncat")
@@ -317,6 +334,67 @@ class Certificates(TlsCase):
         _, key = make_certificate(self.dir.name)
         err = self.start_fails("--cert", junk, "--key", key)
         self.assertTrue(err.startswith(f"sockecho: --cert {junk}: "), err)
+
+
+class MutualTls(TlsCase):
+    """serve --cafile: every client shows a certificate that FILE's CA issued."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_tool("openssl"):
+            raise unittest.SkipTest("the openssl tool is not installed")
+        cls.dir = tempfile.TemporaryDirectory(prefix="sockecho-mtls-")
+        d = cls.dir.name
+        cls.ca = os.path.join(d, "ca.crt")
+        ca_key = os.path.join(d, "ca.key")
+        openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", ca_key, "-out", cls.ca, "-days", "2", "-subj", "/CN=sockecho test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign"])
+        cls.client_key = os.path.join(d, "client.key")
+        csr = os.path.join(d, "client.csr")
+        cls.client_crt = os.path.join(d, "client.crt")
+        openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", cls.client_key, "-out", csr, "-subj", "/O=tests/CN=client one"])
+        openssl(["x509", "-req", "-in", csr, "-CA", cls.ca, "-CAkey", ca_key, "-CAcreateserial",
+                 "-out", cls.client_crt, "-days", "2"])
+        cls.stranger_crt, cls.stranger_key = make_certificate(d, "stranger", cn="stranger")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def connect(self, srv, chain, version=None):
+        ctx = client_context(max_version=version)
+        if chain:
+            ctx.load_cert_chain(*chain)
+        return self.client(srv, ctx=ctx)
+
+    def test_client_certificate_from_the_ca_is_served_and_named(self):
+        for version in (None, ssl.TLSVersion.TLSv1_2):
+            with self.subTest(version=version):
+                srv = self.tls_server("--cafile", self.ca)
+                c = self.connect(srv, (self.client_crt, self.client_key), version).handshake()
+                self.assertEqual(c.exchange(b"it is me\n"), b"IT IS ME\n")
+                est = self.established(srv, c.port)
+                self.assertEqual(est["peer"], "CN=client one,O=tests")
+
+    def test_client_without_or_with_another_certificate_is_refused(self):
+        for version in (None, ssl.TLSVersion.TLSv1_2):
+            srv = self.tls_server("--cafile", self.ca)
+            for chain, why in ((None, "peer did not return a certificate"),
+                               ((self.stranger_crt, self.stranger_key),
+                                "certificate verify failed: self-signed certificate")):
+                with self.subTest(version=version, chain=chain):
+                    c = self.connect(srv, chain, version)
+                    # TLS 1.3: the client's handshake ends before the server judges its
+                    # certificate, so the refusal comes as an alert on the first read.
+                    c.wait(lambda: c.done, what="the refusal")
+                    self.assertIsInstance(c.error, ssl.SSLError, c.state())
+                    self.assertEqual(c.got, b"")
+                    line, v = self.closed(srv, c.port)
+                    self.assertEqual((v["reason"], v["tls_error"]), ("tls", why), line)
+            self.assertNotIn("ESTABLISHED", " ".join(srv.seen))
 
 
 # ----------------------------------------------------------------------------- serve's features
@@ -517,6 +595,39 @@ class Features(TlsCase):
         self.assertEqual(closed["reason"], "tls")
         self.assertIsInstance(closed["tls_error"], str)
         self.assertTrue(closed["tls_error"])
+
+    def test_data_in_the_same_segment_as_the_clients_finished(self):
+        # TLS 1.3 clients send their first data right behind their Finished: the server must
+        # answer it although no new readiness comes after the handshake's last read.
+        srv = self.tls_server()
+        c = self.client(srv)
+        c.wait(lambda: c.handshaken or c.done, what="the server's Finished")
+        self.assertTrue(c.handshaken, c.state())
+        c.write(b"right behind\n")  # queued after our Finished: one send() carries both
+        c.wait(lambda: len(c.got) >= 13 or c.done, what="the reply")
+        self.assertEqual(bytes(c.got), b"RIGHT BEHIND\n")
+
+    def test_garbage_record_after_the_handshake_closes_that_client(self):
+        srv = self.tls_server()
+        other = self.pinned(srv)
+        c = self.pinned(srv)
+        self.assertEqual(c.exchange(b"fine\n"), b"FINE\n")
+        c.send_raw(b"\x17\x03\x03\x00\x20" + os.urandom(32))  # application data nobody encrypted
+        c.wait(lambda: c.done, what="the close")
+        self.assertIsInstance(c.error, ssl.SSLError, f"no alert from the server: {c.state()}")
+        line, v = self.closed(srv, c.port)
+        self.assertEqual(v["reason"], "tls", line)
+        self.assertIn("bad record mac", v["tls_error"], line)
+        self.assertEqual(other.exchange(b"unharmed\n"), b"UNHARMED\n")
+
+    def test_ipv6_loopback(self):
+        require_ipv6(self)
+        srv = self.tls_server(host="::1")
+        c = self.pinned(srv, host="::1")
+        self.assertEqual(c.exchange(b"six\n"), b"SIX\n")
+        line = srv.expect_state("ESTABLISHED", f"[::1]:{c.port}")
+        self.assertEqual(tls_kv(line)["tls"], "TLSv1.3")
+        self.assertIn("IP:::1", cert_san(c.peer_der()))
 
     def test_verbose_shows_the_plaintext(self):
         srv = self.tls_server("-v")

@@ -24,7 +24,7 @@ import subprocess
 import threading
 import time
 
-from harness import T, _Collector, _kill_and_reap, kv, upper
+from harness import T, _kill_and_reap, kv, upper
 
 
 def client_context(alpn=None, min_version=None, max_version=None) -> ssl.SSLContext:
@@ -356,15 +356,16 @@ class RoundTripper(threading.Thread):
 
 
 class SClient:
-    """`openssl s_client` in its own process group, stdin on a pipe; stdout read here."""
+    """`openssl s_client` in its own process group, stdin on a pipe; its stdout and stderr
+    read here (s_client's own messages, such as KEYUPDATE, are readiness signals too)."""
 
     def __init__(self, port, *args, host="127.0.0.1"):
         self.argv = ["openssl", "s_client", "-connect", f"{host}:{port}", "-no_ign_eof"] + list(args)
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)
         self.out = bytearray()
-        self._err = _Collector(self.proc.stderr)
-        self._err.start()
+        self.err = bytearray()
+        self._open = {self.proc.stdout.fileno(): self.out, self.proc.stderr.fileno(): self.err}
 
     def __enter__(self):
         return self
@@ -375,7 +376,6 @@ class SClient:
 
     def close(self):
         _kill_and_reap(self.proc, group=True)
-        self._err.join(T)
         for p in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 p.close()
@@ -383,25 +383,31 @@ class SClient:
                 pass
 
     def stderr(self) -> bytes:
-        return self._err.data()
+        return bytes(self.err)
 
-    def read_until(self, marker: bytes, timeout=T) -> bool:
-        """Read stdout until marker is in it (True) or EOF (False); fails on timeout."""
-        fd = self.proc.stdout.fileno()
+    def read_until(self, marker: bytes, timeout=T, stream="out") -> bool:
+        """Read stdout and stderr until marker is in one of them (stream "out" or "err"):
+        True; or until both ended: False. Fails on timeout."""
+        buf = self.out if stream == "out" else self.err
         deadline = time.monotonic() + timeout
         sel = selectors.DefaultSelector()
-        sel.register(fd, selectors.EVENT_READ)
+        for fd in self._open:
+            sel.register(fd, selectors.EVENT_READ)
         try:
-            while marker not in self.out:
+            while marker not in buf:
+                if not self._open:
+                    return False
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"s_client: no {marker!r} within {timeout}s; "
-                                         f"stdout={bytes(self.out[-500:])!r} stderr={self.stderr()[-500:]!r}")
-                if sel.select(timeout=left):
-                    b = os.read(fd, 65536)
-                    if not b:
-                        return False
-                    self.out += b
+                                         f"stdout={bytes(self.out[-500:])!r} stderr={bytes(self.err[-500:])!r}")
+                for key, _ in sel.select(timeout=left):
+                    b = os.read(key.fd, 65536)
+                    if b:
+                        self._open[key.fd] += b
+                    else:
+                        sel.unregister(key.fd)
+                        del self._open[key.fd]
             return True
         finally:
             sel.close()
@@ -410,22 +416,18 @@ class SClient:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def end_input(self, timeout=T):
-        """Close its stdin: s_client says goodbye and exits; (rc, all stdout)."""
-        self.proc.stdin.close()
-        self.read_until(b"\0never\0", timeout)  # to EOF
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"s_client did not exit within {timeout}s")
-        return rc, bytes(self.out)
-
     def wait(self, timeout=T):
+        """Until s_client exits (its output read to the end); its exit status."""
         self.read_until(b"\0never\0", timeout)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"s_client did not exit within {timeout}s")
+
+    def end_input(self, timeout=T):
+        """Close its stdin: s_client says goodbye (close_notify) and exits; (rc, all stdout)."""
+        self.proc.stdin.close()
+        return self.wait(timeout), bytes(self.out)
 
 
 def openssl(args, input=None, timeout=T) -> bytes:
