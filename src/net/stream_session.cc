@@ -123,6 +123,9 @@ void StreamSession::handshake() {
   m_read_wants = IoStatus::want_read;
   if (m_ctx.options.tls) {
     cancel_timer();
+    // The handshake was the client's doing: its idle time starts now, not at its connect
+    // (a handshake slower than --idle-timeout would otherwise end it at once).
+    m_last_active = m_ctx.loop.now();
     arm_idle_timer();
   }
   established();

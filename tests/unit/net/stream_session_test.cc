@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/sys.h"
+#include "net/tls_context.h"
 #include "scripted_stream.h"
 
 using namespace sockecho::net;
@@ -160,6 +161,28 @@ TEST_CASE("net::StreamSession: a call failing during the handshake is an error o
     CHECK(f.ctx.stats.errors == (reason == CloseReason::error ? 1u : 0u));
     CHECK(f.all<AcceptEvent>().empty());
   }
+}
+
+TEST_CASE("net::StreamSession counts idle time from the end of a slow handshake") {
+  Fixture f;
+  f.options.tls = TlsContext::server(TlsConfig{}, {"localhost"});  // for its timers only
+  f.options.handshake_timeout = 10s;
+  f.options.idle_timeout = 100ms;
+  f.stream->handshakes = {wants(IoStatus::want_read), IoResult{}};
+  f.session->start();
+  f.spin(150ms);  // a handshake slower than the idle timeout
+  f.send("x");    // its end; the client's first data comes right behind
+  f.spin(30ms);
+  CHECK(f.all<AcceptEvent>().size() == 1);
+  CHECK(f.received() == "X");
+  CHECK_FALSE(f.peer_at_eof());  // served, not ended as idle
+  f.spin(150ms);
+  CHECK(f.peer_at_eof());  // idle now: our end of data, then lingering until the client closes
+  f.peer.reset();
+  f.spin();
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::idle);
 }
 
 TEST_CASE("net::StreamSession retries ending its side when the stream blocks, then lingers") {
