@@ -494,6 +494,26 @@ class Features(TlsCase):
         line, v = self.closed(srv, idle.port)
         self.assertEqual(v["reason"], "idle", line)
 
+    def test_idle_timeout_counts_from_the_end_of_a_slow_handshake(self):
+        # A handshake that took longer than --idle-timeout (a slow network) is activity: the
+        # client is served after it, not closed at once as having been idle since its connect.
+        srv = self.tls_server("--idle-timeout", "1s")
+        c = self.client(srv)
+        hello = bytes(c.wire_out)
+        c.wire_out.clear()
+        c.sock.sendall(hello[:20])
+        time.sleep(1.5)  # the slow handshake under test: longer than the idle timeout
+        c.send_raw(hello[20:])
+        c.handshake()
+        t0 = time.monotonic()
+        self.assertEqual(c.exchange(b"right after\n"), b"RIGHT AFTER\n")
+        c.wait(lambda: c.done, what="the idle close")
+        idle_for = time.monotonic() - t0
+        self.assertEqual(c.end, "close_notify", c.state())
+        self.assertGreaterEqual(idle_for, 0.9, "closed before --idle-timeout after its last message")
+        c.close()
+        self.assertEqual(self.closed(srv, c.port)[1]["reason"], "idle")
+
     def test_exit_word_closes_that_client(self):
         srv = self.tls_server()
         keeper = self.pinned(srv)
