@@ -189,6 +189,21 @@ class SClientPeer(TlsCase):
         self.assertEqual((v["rx"], v["tx"], v["reason"]), ("35", "35", "eof"), line)
 
 
+    def test_tls12_renegotiation_is_refused_and_the_service_goes_on(self):
+        # SSL_OP_NO_RENEGOTIATION: s_client's R command gets a no_renegotiation alert, which
+        # s_client answers by failing; the server logs that, and serves the next client.
+        srv = self.tls_server()
+        with SClient(srv.port, "-tls1_2") as c:
+            c.say(b"hello sockecho\n")
+            self.assertTrue(c.read_until(b"HELLO SOCKECHO\n"))
+            c.say(b"R\n")
+            self.assertTrue(c.read_until(b"no renegotiation", stream="err"), c.stderr())
+            c.wait()
+        line, v = self.closed(srv)
+        self.assertEqual((v["rx"], v["tx"], v["reason"]), ("15", "15", "tls"), line)
+        self.s_client(srv, "-tls1_2")
+
+
 class OtherPeers(TlsCase):
     def test_ncat_ssl(self):
         require_tool(self, "ncat")
@@ -307,6 +322,29 @@ class Certificates(TlsCase):
                     out.write(f.read())
         srv = self.tls_server("--cert", both, "--key", both)
         self.assertEqual(self.pinned(srv).exchange(b"one file\n"), b"ONE FILE\n")
+
+    def test_a_long_chain_the_client_does_not_read_does_not_hold_up_others(self):
+        # The server's first flight (70 KB of certificates) does not fit in the socket while
+        # the client does not read: its handshake waits for writable, the others are served.
+        cert, key = make_certificate(self.dir.name)
+        filler, _ = make_certificate(self.dir.name, "filler", cn="filler")
+        chain = os.path.join(self.dir.name, "chain.pem")
+        with open(chain, "wb") as out:
+            for p in [cert] + [filler] * 150:
+                with open(p, "rb") as f:
+                    out.write(f.read())
+        srv = self.tls_server("--cert", chain, "--key", key)
+        slow = self.client(srv, rcvbuf=4096)
+        slow.reading = False
+        drive([slow], lambda: not slow.wire_out)  # its ClientHello is out; it reads nothing
+        other = self.pinned(srv)
+        t0 = time.monotonic()
+        self.assertEqual(other.exchange(b"not held up\n"), b"NOT HELD UP\n")
+        self.assertLess(time.monotonic() - t0, 1.0)
+        slow.reading = True
+        slow.handshake()
+        self.assertEqual(fingerprint(slow.peer_der()), srv.fp)
+        self.assertEqual(slow.exchange(b"finally\n"), b"FINALLY\n")
 
     def start_fails(self, *args):
         rc, out, err = run_sockecho(["serve", "--tls", "-b", "127.0.0.1", "-p", "0"] + list(args))
