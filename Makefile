@@ -17,9 +17,10 @@ PORT       ?= 48763
 # Catch2, and python3, which tests/CMakeLists.txt finds to register the e2e tests. A library
 # the tests link belongs here as well. Test: what the tests run: the peers the e2e tests
 # talk to and the tools that check the docs and the packages.
-BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev
+BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev \
+              libssl-dev
 TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 \
-              dpkg-dev file fiu-utils netbase
+              dpkg-dev file fiu-utils netbase openssl ncat
 BENCH_PKGS := ncat socat netcat-openbsd coreutils
 FUZZ_PKGS  := clang libclang-rt-dev
 
