@@ -88,11 +88,12 @@ class SClientPeer(TlsCase):
         require_tool(self, "openssl")
 
     def s_client(self, srv, *args):
-        """A round trip through s_client, then its stdin ends: (its stdout, its exit)."""
+        """A round trip through s_client, then its stdin ends; it must exit 0. Its stdout."""
         with SClient(srv.port, *args) as c:
             c.say(b"hello sockecho\n")
             self.assertTrue(c.read_until(b"HELLO SOCKECHO\n"),
-                            f"s_client ended without the reply: {bytes(c.out[-400:])!r} {c.stderr()[-400:]!r}")
+                            f"s_client ended without the reply: {bytes(c.out[-400:])!r} "
+                            f"{c.stderr()[-400:]!r}")
             rc, out = c.end_input()
         self.assertEqual(rc, 0, f"s_client exit; stderr={c.stderr()[-400:]!r}")
         return out
@@ -649,7 +650,8 @@ class Features(TlsCase):
         bad = self.tcp(srv.port)
         bad.sendall(b"GET / HTTP/1.0\r\n\r\n")
         self.assertEqual(recv_until_closed(bad), b"")
-        closed = json.loads(srv.expect(lambda f: '"closed"' in " ".join(f) and str(bad.getsockname()[1]) in " ".join(f)))
+        bad_remote = f'"127.0.0.1:{bad.getsockname()[1]}"'
+        closed = json.loads(srv.expect(lambda f: '"closed"' in " ".join(f) and bad_remote in " ".join(f)))
         self.assertEqual(closed["reason"], "tls")
         self.assertIsInstance(closed["tls_error"], str)
         self.assertTrue(closed["tls_error"])

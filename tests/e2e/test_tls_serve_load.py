@@ -105,7 +105,8 @@ class TlsLoad(E2E):
         deadline = time.monotonic() + timeout
         while fd_count(srv.pid) != want:
             if time.monotonic() > deadline:
-                fds = sorted(os.readlink(f"/proc/{srv.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{srv.pid}/fd"))
+                fds = sorted(os.readlink(f"/proc/{srv.pid}/fd/{fd}")
+                             for fd in os.listdir(f"/proc/{srv.pid}/fd"))
                 self.fail(f"server holds {fd_count(srv.pid)} fds, {want} at the start: leaked? {fds}")
             time.sleep(0.02)  # polling /proc: there is no event to wait on
         return want
@@ -236,7 +237,8 @@ class TlsLoad(E2E):
             return not hog.wire_out or time.monotonic() - last[0] > 1.0
 
         drive([hog], stalled, timeout=3 * T, progress=lambda c: stalled())
-        self.assertTrue(hog.wire_out, f"the hog sent all {wire_total} bytes: the server never stopped reading it")
+        self.assertTrue(hog.wire_out,
+                        f"the hog sent all {wire_total} bytes: the server never stopped reading it")
         sent = hog.wire_tx
         # The server has the hog's bytes waiting in its socket and does not read them.
         hport = hog.port
@@ -254,7 +256,8 @@ class TlsLoad(E2E):
         got, end = hog.read_to_end(timeout=6 * T)
         self.assertEqual(end, "close_notify")
         self.assertSameBytes(got, upper(data), "the hog's 8 MiB reply")
-        self.numbers["hog"] = (f"the hog's TLS writes stalled after {sent} of {wire_total} bytes on the wire; "
+        self.numbers["hog"] = (f"the hog's TLS writes stalled after {sent} of {wire_total} bytes "
+                               f"on the wire; "
                                f"{rx_before} bytes left unread in the server's receive queue; another "
                                f"client's round trip meanwhile {other_took * 1000:.1f} ms")
         self.served(srv, "after the hog")

@@ -400,7 +400,8 @@ class SClient:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"s_client: no {marker!r} within {timeout}s; "
-                                         f"stdout={bytes(self.out[-500:])!r} stderr={bytes(self.err[-500:])!r}")
+                                         f"stdout={bytes(self.out[-500:])!r} "
+                                         f"stderr={bytes(self.err[-500:])!r}")
                 for key, _ in sel.select(timeout=left):
                     b = os.read(key.fd, 65536)
                     if b:
