@@ -22,7 +22,7 @@ import time
 import unittest
 
 from harness import (E2E, T, Server, have_tool, one_error_line, recv_to_eof, require_binary,
-                     require_ipv6, require_tool, run_sockecho, run_timed, skip_file, upper)
+                     require_ipv6, require_tool, run_sockecho, run_timed, upper)
 from tls_peers import (SClient, TlsConn, client_context, drive, fingerprint, listen_fingerprint,
                        make_certificate, openssl)
 
@@ -682,6 +682,7 @@ class Features(TlsCase):
 
     def test_ipv6_loopback(self):
         require_ipv6(self)
+        require_tool(self, "openssl")
         srv = self.tls_server(host="::1")
         c = self.pinned(srv, host="::1")
         self.assertEqual(c.exchange(b"six\n"), b"SIX\n")
@@ -698,6 +699,4 @@ class Features(TlsCase):
 
 
 if __name__ == "__main__":
-    if not have_tool("openssl"):
-        skip_file("the openssl tool is not installed")
     unittest.main()
