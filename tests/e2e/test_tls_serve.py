@@ -481,6 +481,9 @@ class Features(TlsCase):
                            what=f"ESTABLISHED for {len(ports)} more").split()
             self.assertTrue(any(x.startswith("tls=TLSv1.") for x in f), f)
             ports.discard(f[4])
+        rc, rest = srv.stop(signal.SIGTERM)
+        self.assertEqual(rc, 0, srv._diag())
+        self.assertEqual(tls_kv(rest[-1])["clients"], "40", rest[-1])
 
     def test_max_clients_refuses_before_any_handshake(self):
         srv = self.tls_server("--max-clients", "1")
