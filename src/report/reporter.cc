@@ -10,8 +10,10 @@ namespace sockecho::report {
 void Reporter::emit(const Event& event, Clock::time_point when) {
   if (m_verbosity == Verbosity::quiet) return;
   if (std::holds_alternative<Message>(event) && m_verbosity != Verbosity::verbose) return;
-  if (m_format == Format::json) write(format_json(event, when), when);
-  else write(format_netstat(event), when);
+  if (m_format == Format::json)
+    write(format_json(event, when), when);
+  else
+    write(format_netstat(event), when);
 }
 
 void Reporter::text(std::string_view line, Clock::time_point when) {

@@ -288,7 +288,7 @@ class ProbeEvents(JsonCase):
         refused = [p for p in ev["probe"] if p["state"] == "CLOSED"]
         self.assertEqual({p["error"] for p in refused}, {"Connection refused"})
 
-    def test_probe_unresolved_and_udp(self):
+    def test_probe_udp_and_a_name(self):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             u.bind(("127.0.0.1", 0))  # silent: OPEN|FILTERED
             rc, out, err = run_sockecho(["probe", "--json", "--udp", "-w", "200ms",
@@ -297,11 +297,13 @@ class ProbeEvents(JsonCase):
         objs = json_schema.check_output(out)
         self.assertEqual(objs[0]["state"], "OPEN|FILTERED")
         self.assertEqual(objs[-1]["states"]["open_filtered"], 1)
-        rc, out, err = run_sockecho(["probe", "--json", "nosuch.invalid:80"])
+        # A name (from /etc/hosts: no DNS query leaves the machine) is in resolved.
+        closed = self.closed_port()
+        rc, out, err = run_sockecho(["probe", "--json", "-4", f"localhost:{closed}"])
         self.assertEqual(rc, 1, err)
         objs = json_schema.check_output(out)
-        self.assertEqual(objs[0]["state"], "UNREACHABLE")
-        self.assertEqual(objs[-1]["resolved"], {"nosuch.invalid": []})
+        self.assertEqual((objs[0]["state"], objs[0]["remote"]), ("CLOSED", f"127.0.0.1:{closed}"))
+        self.assertEqual(objs[-1]["resolved"], {"localhost": ["127.0.0.1"]})
 
     def test_probe_timestamps(self):
         srv = self.server()

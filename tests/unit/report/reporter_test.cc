@@ -33,7 +33,9 @@ class Captured {
 };
 
 const Clock::time_point k_t = sys_days{year{2026} / 12 / 3} + hours{16} + microseconds{42};
-Clock::time_point fixed() { return k_t; }
+Clock::time_point fixed() {
+  return k_t;
+}
 
 const Socket k_s{"tcp", "127.0.0.1:48763", "0.0.0.0:*", 0, 128};
 
@@ -50,7 +52,8 @@ TEST_CASE("report::Reporter prefixes every text line with the time under timesta
   s.resolved = {{"localhost", {"127.0.0.1"}}};
   r.emit(s, k_t + seconds{1});  // an event that says when it happened
   CHECK(out.text() ==
-        "2026-12-03T16:00:00.000042Z tcp        0    128 127.0.0.1:48763     0.0.0.0:*            LISTEN\n"
+        "2026-12-03T16:00:00.000042Z tcp        0    128 127.0.0.1:48763     0.0.0.0:*            "
+        "LISTEN\n"
         "2026-12-03T16:00:00.000042Z Proto Local Address\n"
         "2026-12-03T16:00:01.000042Z localhost resolved to 127.0.0.1\n"
         "2026-12-03T16:00:01.000042Z summary endpoints=1 open=1 time=0.000s\n");
@@ -69,7 +72,8 @@ TEST_CASE("report::Reporter: JSON has the time as a key, and no prefix under tim
   Captured out;
   Reporter r(out.file(), Format::json, Verbosity::normal, true, fixed);
   r.emit(Listen{k_s});
-  CHECK(out.text().rfind(R"({"event":"listen","time":"2026-12-03T16:00:00.000042Z","proto":"tcp",)", 0) == 0);
+  CHECK(out.text().rfind(R"({"event":"listen","time":"2026-12-03T16:00:00.000042Z","proto":"tcp",)",
+                         0) == 0);
 }
 
 TEST_CASE("report::Reporter prints messages only when verbose, and nothing when quiet") {
