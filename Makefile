@@ -6,10 +6,20 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
+DEB_BUILD  ?= build-deb
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PORT       ?= 48763
+# The Maintainer field of `make deb`'s package, "Name <address>"; empty: cmake/Packaging.cmake's
+# default, "sockecho developers <sockecho@sockecho.invalid>". cpack reads it from the
+# environment, so changing it needs no reconfigure.
+SOCKECHO_MAINTAINER ?=
+export SOCKECHO_MAINTAINER
+# Debian's build flags for the package's binary, from dpkg-buildflags as a package build gets
+# them (-g -O2, _FORTIFY_SOURCE=2, -fstack-protector-strong, format-security, relro); +all adds
+# bindnow, so that the GOT of a program that faces the network is read-only too.
+DEB_BUILD_MAINT_OPTIONS ?= hardening=+all
 
 # A new package goes in the list of the first target that needs it. Build: everything the
 # configure and build of build/ need, its tests included (build/ has them, so `make run`
@@ -20,12 +30,12 @@ PORT       ?= 48763
 BUILD_PKGS := g++ cmake ninja-build pkg-config libcxxopts-dev libfmt-dev catch2 python3 libfiu-dev \
               libssl-dev
 TEST_PKGS  := netcat-openbsd socat mandoc groff-base bash-completion zsh fish iproute2 nftables \
-              dpkg-dev file fiu-utils netbase openssl ca-certificates ncat
-BENCH_PKGS := ncat socat netcat-openbsd coreutils
+              dpkg-dev file fiu-utils netbase openssl ca-certificates ncat lintian
+BENCH_PKGS := ncat socat netcat-openbsd coreutils openssl nginx-light libnginx-mod-stream
 FUZZ_PKGS  := clang libclang-rt-dev
 
 .PHONY: all deps deps-build deps-test deps-bench deps-fuzz build run serve test test-dev test-asan test-tsan test-fuzz \
-        bench install uninstall clean format fuzz deb
+        bench install uninstall clean format fuzz deb FORCE
 
 all: build
 
@@ -79,19 +89,20 @@ build: deps-build $(BUILD)/.configured
 run serve: build
 	./$(BUILD)/sockecho serve -p $(PORT)
 
-# The whole suite: the dev build (-Werror), then the same tests under ASan+UBSan.
+# The whole suite: the dev build (-Werror), then the same tests under ASan+UBSan. Both runs
+# of tests/e2e/test_deb.py check the package `make deb` built (SOCKECHO_DEB).
 test: deps test-dev test-asan test-tsan test-fuzz
 
-test-dev: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+test-dev: build deb
+	cd $(BUILD) && SOCKECHO_DEB="$(deb_file)" ctest --output-on-failure -j $(JOBS)
 
 $(ASAN_BUILD)/.configured: Makefile | deps-build
 	$(call configure,$(ASAN_BUILD),-DCMAKE_BUILD_TYPE=Debug -DSOCKECHO_WERROR=ON \
 	  -DSOCKECHO_SANITIZE=ON -DSOCKECHO_BENCH=OFF -DSOCKECHO_FAULTS=ON)
 
-test-asan: deps-build deps-test $(ASAN_BUILD)/.configured
+test-asan: deps-build deps-test deb $(ASAN_BUILD)/.configured
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(ASAN_BUILD) && SOCKECHO_DEB="$(deb_file)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # The only code that runs on several threads is serve --threads: its tests run under TSan.
@@ -123,9 +134,31 @@ FUZZ_TEST_SECONDS ?= 20
 test-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
-# A Debian package of the binary, the man page and the completions (CPack).
-deb: build deps-test
-	cd $(BUILD) && cpack -G DEB
+# The Debian package (CPack, cmake/Packaging.cmake): $(DEB_BUILD)/sockecho_<version>_<arch>.deb,
+# from a build of its own with Debian's build flags (DEB_BUILD_MAINT_OPTIONS) and CMake's
+# build type None, as debhelper builds a CMake package: the flags are dpkg-buildflags' alone.
+# No -Werror there: a new compiler's new warning must not stop a package build. Its flags
+# are kept in $(DEB_BUILD)/.flags, rewritten only when they change, so that a change
+# reconfigures.
+deb_flags = $(shell DEB_BUILD_MAINT_OPTIONS='$(DEB_BUILD_MAINT_OPTIONS)' dpkg-buildflags --get $(1))
+deb_cmake_flags = -DCMAKE_BUILD_TYPE=None -DSOCKECHO_TESTS=OFF -DSOCKECHO_BENCH=OFF \
+  -DCMAKE_C_FLAGS='$(call deb_flags,CFLAGS) $(call deb_flags,CPPFLAGS)' \
+  -DCMAKE_CXX_FLAGS='$(call deb_flags,CXXFLAGS) $(call deb_flags,CPPFLAGS)' \
+  -DCMAKE_EXE_LINKER_FLAGS='$(call deb_flags,LDFLAGS)'
+# The package file: the one left by the rm -f in the deb recipe and cpack.
+deb_file = $(abspath $(wildcard $(DEB_BUILD)/sockecho_*.deb))
+
+$(DEB_BUILD)/.flags: FORCE | deps-test
+	@mkdir -p $(DEB_BUILD); flags="$(strip $(deb_cmake_flags))"; \
+	[ -f $@ ] && [ "$$(cat $@)" = "$$flags" ] || printf '%s\n' "$$flags" > $@
+
+$(DEB_BUILD)/.configured: Makefile $(DEB_BUILD)/.flags | deps-build deps-test
+	$(call configure,$(DEB_BUILD),$(deb_cmake_flags))
+
+deb: deps-build deps-test $(DEB_BUILD)/.configured
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	rm -f $(DEB_BUILD)/sockecho_*.deb
+	cd $(DEB_BUILD) && cpack -G DEB
 
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
@@ -140,4 +173,4 @@ format:
 	clang-format -i $$(find src tests bench -name '*.cc' -o -name '*.h' -o -name '*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

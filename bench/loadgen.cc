@@ -11,6 +11,10 @@
 //   wait      waits until the server answers (TCP connect, or a UDP exchange with --udp).
 //   freeport  prints a port that is free for both TCP and UDP on 127.0.0.1.
 //
+// --tls (echo and wait) runs TLS over every connection: an OpenSSL client that verifies
+// nothing, on the same non-blocking sockets and epoll loop; each connection's handshake is
+// done while the connections are opened, before anything is measured.
+//
 // One epoll loop per thread (--threads, default 1), no other threads. The last line on stdout
 // is machine-readable: "RESULT mode=... rps=... mbps=... p50_us=... p99_us=... errors=...".
 // Exit status: 0 when every reply checked out, 1 on any error, 2 on a usage error.
@@ -47,6 +51,9 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace {
 
@@ -113,7 +120,8 @@ struct Options {
   int udp_retries = 3;          // resends before a datagram counts as lost
   double prime_budget = 120.0;  // seconds for opening all connections
   bool udp = false;             // for `wait`
-  int pid = 0;                  // server pid to read VmRSS from
+  bool tls = false;             // TLS on every connection (echo, wait)
+  int pid = 0;                  // server pid to read VmRSS from (wait: give up once it exits)
   u64 seed = 1;
 };
 
@@ -159,7 +167,9 @@ void print_help() {
       "      --retries N        udp: resends before a datagram counts as lost (default 3)\n"
       "      --prime-budget DUR longest time to open all connections (default 120s)\n"
       "      --udp              wait: check a UDP server\n"
-      "      --pid PID          read the server's VmRSS from /proc/PID/status\n"
+      "      --tls              echo, wait: TLS on every connection (no certificate checks)\n"
+      "      --pid PID          read the server's VmRSS from /proc/PID/status (wait: give up\n"
+      "                         as soon as PID has exited)\n"
       "      --seed N           payload seed (default 1)\n"
       "Output: a human line, then `RESULT mode=... rps=... mbps=... p50_us=... p99_us=... "
       "errors=...`.\n"
@@ -168,7 +178,7 @@ void print_help() {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  enum { kTimeout = 1000, kUdpTimeout, kRetries, kPrimeBudget, kUdp, kPid, kSeed, kWorkload };
+  enum { kTimeout = 1000, kUdpTimeout, kRetries, kPrimeBudget, kUdp, kTls, kPid, kSeed, kWorkload };
   static const option longopts[] = {
       {"host", required_argument, nullptr, 'H'},
       {"port", required_argument, nullptr, 'p'},
@@ -184,6 +194,7 @@ Options parse_options(int argc, char** argv) {
       {"retries", required_argument, nullptr, kRetries},
       {"prime-budget", required_argument, nullptr, kPrimeBudget},
       {"udp", no_argument, nullptr, kUdp},
+      {"tls", no_argument, nullptr, kTls},
       {"pid", required_argument, nullptr, kPid},
       {"seed", required_argument, nullptr, kSeed},
       {"workload", required_argument, nullptr, kWorkload},
@@ -242,6 +253,9 @@ Options parse_options(int argc, char** argv) {
       case kUdp:
         o.udp = true;
         break;
+      case kTls:
+        o.tls = true;
+        break;
       case kPid:
         o.pid = static_cast<int>(parse_int("--pid", optarg, 1, 1 << 30));
         break;
@@ -279,6 +293,9 @@ Options parse_options(int argc, char** argv) {
   else
     usage_error("unknown workload '" + workload + "'");
   if (o.workload != Workload::freeport && o.port == 0) usage_error("--port is required");
+  if (o.tls && o.workload != Workload::echo && o.workload != Workload::wait)
+    usage_error("--tls works with the echo and wait workloads only");
+  if (o.tls && o.udp) usage_error("--tls and --udp do not go together");
   if (o.threads > o.conns) o.threads = o.conns;
   return o;
 }
@@ -466,31 +483,175 @@ int connect_tcp(u64 deadline, std::string& why) {
   return fd;
 }
 
+// ---------------------------------------------------------------------------------------
+// TLS (--tls): each connection's SSL is found by its fd, so the workloads keep their shape.
+// tls_read and tls_write answer like recv and send: bytes, 0 for the end of the stream
+// (read), or -1 with errno EAGAIN (t_tls_wants_write tells which way to wait) or another
+// errno, with t_tls_why saying what went wrong.
+
+thread_local bool t_tls_wants_write = false;
+thread_local std::string t_tls_why;
+
+SSL_CTX* g_tls_ctx = nullptr;
+std::vector<SSL*> g_tls_by_fd;    // sized before any worker thread starts, then only read
+std::string g_tls_version = "-";  // of the first handshake, set by the main thread
+std::string g_tls_cipher = "-";
+
+void tls_init() {
+  g_tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (g_tls_ctx == nullptr) {
+    std::fputs("sockecho-loadgen: SSL_CTX_new failed\n", stderr);
+    std::exit(1);
+  }
+  SSL_CTX_set_verify(g_tls_ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_min_proto_version(g_tls_ctx, TLS1_2_VERSION);
+  // Writes behave like send(): partial, and a retry may come from another address.
+  SSL_CTX_set_mode(g_tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A server that closes without close_notify reads as the end of the stream.
+  SSL_CTX_set_options(g_tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  rlimit rl{};
+  std::size_t n = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    n = static_cast<std::size_t>(rl.rlim_cur);
+  g_tls_by_fd.assign(std::min<std::size_t>(n, std::size_t{1} << 22), nullptr);
+}
+
+std::string tls_error_text(int err, int saved_errno) {
+  unsigned long e = ERR_get_error();
+  std::string s;
+  if (e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    s = buf;
+  } else if (err == SSL_ERROR_SYSCALL) {
+    s = saved_errno != 0 ? std::strerror(saved_errno) : "unexpected end of stream";
+  } else if (err == SSL_ERROR_ZERO_RETURN) {
+    s = "the server closed the TLS session";
+  } else {
+    s = "SSL error " + std::to_string(err);
+  }
+  ERR_clear_error();
+  return s;
+}
+
+SSL* tls_of(int fd) {
+  return fd >= 0 && static_cast<std::size_t>(fd) < g_tls_by_fd.size()
+             ? g_tls_by_fd[static_cast<std::size_t>(fd)]
+             : nullptr;
+}
+
+ssize_t tls_result(SSL* ssl, int r, bool reading) {
+  if (r > 0) return r;
+  int saved = errno;
+  int err = SSL_get_error(ssl, r);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+      t_tls_wants_write = false;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      t_tls_wants_write = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      if (reading) return 0;
+      break;
+    default:
+      break;
+  }
+  t_tls_why = tls_error_text(err, saved);
+  errno = saved != 0 ? saved : EPROTO;
+  return -1;
+}
+
+ssize_t tls_read(SSL* ssl, char* buf, std::size_t n) {
+  int r = SSL_read(ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+  return tls_result(ssl, r, true);
+}
+
+ssize_t tls_write(SSL* ssl, const char* buf, std::size_t n) {
+  int r = SSL_write(ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+  return tls_result(ssl, r, false);
+}
+
+// The handshake on a connected non-blocking socket, waiting at most until deadline.
+bool tls_handshake(int fd, u64 deadline, std::string& why) {
+  if (static_cast<std::size_t>(fd) >= g_tls_by_fd.size()) {
+    why = "TLS: descriptor " + std::to_string(fd) + " is past the table";
+    return false;
+  }
+  SSL* ssl = SSL_new(g_tls_ctx);
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    why = "SSL_new: " + tls_error_text(SSL_ERROR_SSL, 0);
+    SSL_free(ssl);
+    return false;
+  }
+  SSL_set_connect_state(ssl);
+  for (;;) {
+    int r = SSL_do_handshake(ssl);
+    if (r == 1) break;
+    int saved = errno;
+    int err = SSL_get_error(ssl, r);
+    short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (ev == 0) {
+      why = "TLS handshake: " + tls_error_text(err, saved);
+      SSL_free(ssl);
+      return false;
+    }
+    if (poll_one(fd, ev, deadline) <= 0) {
+      why = "TLS handshake: timed out";
+      SSL_free(ssl);
+      return false;
+    }
+  }
+  g_tls_by_fd[static_cast<std::size_t>(fd)] = ssl;
+  if (g_tls_version == "-") {
+    g_tls_version = SSL_get_version(ssl);
+    g_tls_cipher = SSL_get_cipher_name(ssl);
+  }
+  return true;
+}
+
+// Closes a connection; a TLS one sends its close_notify first (best effort, never waits).
+void close_conn(int fd) {
+  if (SSL* ssl = tls_of(fd)) {
+    SSL_shutdown(ssl);
+    ERR_clear_error();
+    SSL_free(ssl);
+    g_tls_by_fd[static_cast<std::size_t>(fd)] = nullptr;
+  }
+  close(fd);
+}
+
 // One exchange on a connected non-blocking socket: sends the request, reads and checks
 // the reply. Returns true when the reply was right.
 bool exchange(int fd, const Payload& pl, std::uint32_t off, u64 deadline, std::string& why) {
+  SSL* ssl = tls_of(fd);
   std::size_t n = pl.size();
   std::size_t sent = 0;
   while (sent < n) {
-    ssize_t w = send(fd, pl.send(off) + sent, n - sent, MSG_NOSIGNAL);
+    ssize_t w = ssl != nullptr ? tls_write(ssl, pl.send(off) + sent, n - sent)
+                               : send(fd, pl.send(off) + sent, n - sent, MSG_NOSIGNAL);
     if (w > 0) {
       sent += static_cast<std::size_t>(w);
       continue;
     }
     if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (poll_one(fd, POLLOUT, deadline) <= 0) {
+      short ev = ssl != nullptr && !t_tls_wants_write ? POLLIN : POLLOUT;
+      if (poll_one(fd, ev, deadline) <= 0) {
         why = "send: timed out";
         return false;
       }
       continue;
     }
-    why = std::string("send: ") + std::strerror(errno);
+    why = std::string("send: ") + (ssl != nullptr ? t_tls_why : std::strerror(errno));
     return false;
   }
   std::vector<char> buf(std::min<std::size_t>(n, 1 << 16));
   std::size_t got = 0;
   while (got < n) {
-    ssize_t r = recv(fd, buf.data(), std::min(buf.size(), n - got), 0);
+    ssize_t r = ssl != nullptr ? tls_read(ssl, buf.data(), std::min(buf.size(), n - got))
+                               : recv(fd, buf.data(), std::min(buf.size(), n - got), 0);
     if (r > 0) {
       std::size_t k = static_cast<std::size_t>(r);
       if (std::memcmp(buf.data(), pl.expect(off) + got, k) != 0) {
@@ -507,14 +668,15 @@ bool exchange(int fd, const Payload& pl, std::uint32_t off, u64 deadline, std::s
       return false;
     }
     if (errno == EAGAIN || errno == EINTR) {
-      if (poll_one(fd, POLLIN, deadline) <= 0) {
+      short ev = ssl != nullptr && t_tls_wants_write ? POLLOUT : POLLIN;
+      if (poll_one(fd, ev, deadline) <= 0) {
         why = "no reply within the timeout (got " + std::to_string(got) + " of " +
               std::to_string(n) + " bytes)";
         return false;
       }
       continue;
     }
-    why = std::string("recv: ") + std::strerror(errno);
+    why = std::string("recv: ") + (ssl != nullptr ? t_tls_why : std::strerror(errno));
     return false;
   }
   return true;
@@ -531,8 +693,12 @@ std::vector<int> prime(const Options& o, const Payload& pl, int n) {
     u64 deadline = std::min(now_ns() + s_to_ns(o.timeout), budget_end);
     std::string why;
     int fd = connect_tcp(deadline, why);
-    if (fd >= 0 && !exchange(fd, pl, pl.offset(static_cast<std::size_t>(i) * 13), deadline, why)) {
+    if (fd >= 0 && o.tls && !tls_handshake(fd, deadline, why)) {
       close(fd);
+      fd = -1;
+    }
+    if (fd >= 0 && !exchange(fd, pl, pl.offset(static_cast<std::size_t>(i) * 13), deadline, why)) {
+      close_conn(fd);
       fd = -1;
     }
     if (fd < 0) {
@@ -608,6 +774,7 @@ struct EchoConn {
     u64 t;
   };
   int fd = -1;
+  SSL* ssl = nullptr;     // --tls
   std::vector<Req> ring;  // capacity = pipeline
   std::size_t head = 0, count = 0;
   std::size_t unsent = 0;    // index (from head) of the first request not fully written
@@ -615,6 +782,7 @@ struct EchoConn {
   std::size_t recv_off = 0;  // bytes of the head request's reply already read
   std::size_t next = 0;      // next payload offset index
   bool want_out = false;
+  bool read_wants_write = false;  // --tls: SSL_read is waiting for the socket to take bytes
   bool dead = false;
   u64 bytes_sent = 0;  // on this connection, to spot replies to bytes never sent
   u64 bytes_recv = 0;
@@ -632,6 +800,7 @@ class EchoWorker {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       EchoConn& c = m_conns[i];
       c.fd = fds[i];
+      c.ssl = tls_of(c.fd);
       c.ring.resize(static_cast<std::size_t>(o.pipeline));
       c.next = (first + i) * 7919;
       epoll_set(m_ep, EPOLL_CTL_ADD, c.fd, EPOLLIN, i);
@@ -639,7 +808,7 @@ class EchoWorker {
   }
   ~EchoWorker() {
     for (EchoConn& c : m_conns)
-      if (c.fd >= 0) close(c.fd);
+      if (c.fd >= 0) close_conn(c.fd);
     close(m_ep);
   }
   EchoWorker(const EchoWorker&) = delete;
@@ -666,7 +835,12 @@ class EchoWorker {
         EchoConn& c = m_conns[i];
         if (c.dead) continue;
         if (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, i);
-        if (!c.dead && (e & EPOLLOUT)) flush(c, i);
+        if (!c.dead && (e & EPOLLOUT)) {
+          if (c.read_wants_write)
+            on_readable(c, i);
+          else
+            flush(c, i);
+        }
       }
       t = now_ns();
       if (t >= m_w.end) break;
@@ -685,7 +859,7 @@ class EchoWorker {
   void fail(EchoConn& c, const std::string& why) {
     report_error("connection fd %d: %s", c.fd, why.c_str());
     c.dead = true;
-    close(c.fd);
+    close_conn(c.fd);
     c.fd = -1;
   }
 
@@ -695,6 +869,10 @@ class EchoWorker {
   }
 
   void flush(EchoConn& c, std::size_t i) {
+    if (c.ssl != nullptr) {
+      flush_tls(c, i);
+      return;
+    }
     std::array<iovec, 64> iov{};
     while (c.unsent < c.count) {
       std::size_t k = 0;
@@ -724,14 +902,69 @@ class EchoWorker {
         }
       }
     }
-    bool want = c.unsent < c.count;
+    want_out(c, i, c.unsent < c.count);
+  }
+
+  void want_out(EchoConn& c, std::size_t i, bool want) {
     if (want != c.want_out) {
       c.want_out = want;
       epoll_set(m_ep, EPOLL_CTL_MOD, c.fd, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN, i);
     }
   }
 
+  // One TLS record per request (SSL_write of what is left of it); waits for EPOLLOUT only
+  // when OpenSSL wants to write (a write that wants to read is retried after the next read).
+  void flush_tls(EchoConn& c, std::size_t i) {
+    bool blocked_on_write = false;
+    while (c.unsent < c.count) {
+      ssize_t w =
+          tls_write(c.ssl, m_pl.send(c.at(c.unsent).off) + c.send_off, m_pl.size() - c.send_off);
+      if (w < 0) {
+        if (errno == EAGAIN) {
+          blocked_on_write = t_tls_wants_write;
+          break;
+        }
+        fail(c, "write: " + t_tls_why);
+        return;
+      }
+      c.bytes_sent += static_cast<std::size_t>(w);
+      c.send_off += static_cast<std::size_t>(w);
+      if (c.send_off == m_pl.size()) {
+        c.send_off = 0;
+        ++c.unsent;
+      }
+    }
+    want_out(c, i, blocked_on_write || c.read_wants_write);
+  }
+
+  // Reads until OpenSSL has nothing more (a record it holds would not wake epoll again).
+  void on_readable_tls(EchoConn& c, std::size_t i) {
+    c.read_wants_write = false;
+    bool refill = false;
+    for (;;) {
+      ssize_t r = tls_read(c.ssl, m_scratch.data(), m_scratch.size());
+      if (r < 0) {
+        if (errno == EAGAIN) {
+          c.read_wants_write = t_tls_wants_write;
+          break;
+        }
+        fail(c, "read: " + t_tls_why);
+        return;
+      }
+      if (r == 0) {
+        fail(c, "the server closed the connection");
+        return;
+      }
+      if (!consume(c, static_cast<std::size_t>(r), refill)) return;
+    }
+    flush_tls(c, i);
+  }
+
   void on_readable(EchoConn& c, std::size_t i) {
+    if (c.ssl != nullptr) {
+      on_readable_tls(c, i);
+      return;
+    }
     ssize_t r = read(c.fd, m_scratch.data(), m_scratch.size());
     if (r < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
@@ -742,17 +975,22 @@ class EchoWorker {
       fail(c, "the server closed the connection");
       return;
     }
+    bool refill = false;
+    if (consume(c, static_cast<std::size_t>(r), refill) && refill) flush(c, i);
+  }
+
+  // Checks the n reply bytes at the start of m_scratch and queues the next requests (refill
+  // says some were). False when the connection failed.
+  bool consume(EchoConn& c, std::size_t n, bool& refill) {
     u64 t = now_ns();
     c.last_progress = t;
-    std::size_t n = static_cast<std::size_t>(r);
     c.bytes_recv += n;
     if (c.bytes_recv > c.bytes_sent) {
       fail(c, "more reply bytes (" + std::to_string(c.bytes_recv) + ") than were sent (" +
                   std::to_string(c.bytes_sent) + "): '" + show(m_scratch.data(), n) + "'");
-      return;
+      return false;
     }
     std::size_t p = 0;
-    bool refill = false;
     while (p < n) {
       EchoConn::Req& req = c.at(0);
       std::size_t take = std::min(m_pl.size() - c.recv_off, n - p);
@@ -761,7 +999,7 @@ class EchoWorker {
         fail(c, "wrong reply at byte " + std::to_string(c.recv_off) + " of a " +
                     std::to_string(m_pl.size()) + "-byte request: got '" +
                     show(m_scratch.data() + p, take) + "', expected '" + show(want, take) + "'");
-        return;
+        return false;
       }
       p += take;
       c.recv_off += take;
@@ -782,7 +1020,7 @@ class EchoWorker {
         }
       }
     }
-    if (refill) flush(c, i);
+    return true;
   }
 
   const Options& m_o;
@@ -1192,17 +1430,18 @@ int do_echo(const Options& o) {
   long rss = read_rss_kb(o.pid);
   if (st.done == 0) report_error("echo: no request completed in the measured window");
   unsigned long long errors = g_errors.load();
+  std::string tls = o.tls ? " tls=" + g_tls_version + " cipher=" + g_tls_cipher : "";
   std::printf(
       "echo: %zu conns x %d in flight, %zu B: %.0f req/s, %.2f MB/s, p50 %.1f us, p99 %.1f "
-      "us, max %.1f us, fairness %.2f, primed in %.2f s, %llu errors\n",
+      "us, max %.1f us, fairness %.2f, primed in %.2f s,%s %llu errors\n",
       fds.size(), o.pipeline, o.size, r.rps, r.mbps, r.p50_us, r.p99_us, r.max_us, fair, prime_s,
-      errors);
+      tls.c_str(), errors);
   std::printf(
       "RESULT mode=echo conns=%d opened=%zu pipeline=%d size=%zu duration=%.2f requests=%llu "
       "rps=%.1f mbps=%.3f p50_us=%.1f p99_us=%.1f max_us=%.1f fair=%.3f prime_s=%.2f "
-      "rss_kb=%ld errors=%llu\n",
+      "rss_kb=%ld%s errors=%llu\n",
       o.conns, fds.size(), o.pipeline, o.size, o.duration, static_cast<unsigned long long>(st.done),
-      r.rps, r.mbps, r.p50_us, r.p99_us, r.max_us, fair, prime_s, rss, errors);
+      r.rps, r.mbps, r.p50_us, r.p99_us, r.max_us, fair, prime_s, rss, tls.c_str(), errors);
   return finish(0);
 }
 
@@ -1347,14 +1586,33 @@ int do_idle(const Options& o) {
   return errors == 0 ? 0 : 1;
 }
 
+// True while process pid exists and is not a zombie.
+bool process_alive(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  std::size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
 int do_wait(const Options& o) {
   u64 deadline = now_ns() + s_to_ns(o.timeout);
   std::string why;
   while (now_ns() < deadline) {
+    if (o.pid != 0 && !process_alive(o.pid)) {
+      std::fprintf(stderr, "sockecho-loadgen: wait: process %d exited before %s:%d answered\n",
+                   o.pid, o.host.c_str(), o.port);
+      return 1;
+    }
     if (!o.udp) {
-      int fd = connect_tcp(std::min(deadline, now_ns() + u64{1'000'000'000}), why);
-      if (fd >= 0) {
+      u64 step = std::min(deadline, now_ns() + u64{1'000'000'000});
+      int fd = connect_tcp(step, why);
+      if (fd >= 0 && o.tls && !tls_handshake(fd, step, why)) {
         close(fd);
+        fd = -1;
+      }
+      if (fd >= 0) {
+        close_conn(fd);
         return 0;
       }
     } else {
@@ -1416,6 +1674,7 @@ int main(int argc, char** argv) {
   raise_fd_limit();
   if (o.workload == Workload::freeport) return do_freeport();
   set_target(o);
+  if (o.tls) tls_init();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   switch (o.workload) {
     case Workload::echo:

@@ -91,6 +91,7 @@ complete -c sockecho -n $serve -l handshake-timeout -x -d 'close a client not th
 complete -c sockecho -n $serve -s v -l verbose -d 'also print every message'
 complete -c sockecho -n $serve -s q -l quiet -d 'print only errors'
 complete -c sockecho -n $serve -l json -d 'print events as JSON lines'
+complete -c sockecho -n $serve -l timestamps -d 'start each line with its time, RFC 3339 UTC'
 
 # send
 set -l send '__sockecho_using send'
@@ -100,6 +101,7 @@ complete -c sockecho -n $send -l connect-timeout -x -d 'give up connecting after
 complete -c sockecho -n $send -l retries -x -d 'datagram: send each at most N+1 times (default 0)'
 complete -c sockecho -n $send -l exit-word -x -d 'interactive: sent, then the session ends (default exit)'
 complete -c sockecho -n $send -s v -l verbose -d 'print connection details on stderr'
+complete -c sockecho -n $send -l timestamps -d 'start each -v line with its time, RFC 3339 UTC'
 complete -c sockecho -n '__sockecho_send_needs_target; and not __fish_contains_opt unix' \
     -a 'localhost (__fish_print_hostnames)' -d host
 
@@ -115,6 +117,7 @@ complete -c sockecho -n $probe -s i -l interval -x -d 'between probes of one end
 complete -c sockecho -n $probe -l open -d 'list only OPEN endpoints in the table'
 complete -c sockecho -n $probe -s q -l quiet -d 'print nothing; the exit status says it all'
 complete -c sockecho -n $probe -l json -d 'print results as JSON lines'
+complete -c sockecho -n $probe -l timestamps -d 'start each line with its time, RFC 3339 UTC'
 complete -c sockecho -n "$probe; and not __fish_contains_opt unix" \
     -a 'localhost (__fish_print_hostnames)' -d host
 

@@ -43,6 +43,7 @@ struct ServeOptions {
   bool reuseport = false;
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
+  bool timestamps = false;  // --timestamps: each text line starts with its time
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
   net::AccessList access;             // --allow / --deny
   unsigned threads = 1;               // --threads: event loops, each on its own socket
@@ -59,6 +60,7 @@ struct SendOptions {
   unsigned retries = 0;
   std::string exit_word = "exit";
   bool verbose = false;
+  bool timestamps = false;  // --timestamps: each -v line starts with its time
   net::TlsConfig tls;  // --tls and its flags
 };
 
@@ -83,6 +85,7 @@ struct ProbeOptions {
   std::optional<std::chrono::milliseconds> warn_expiry;  // --warn-expiry
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
+  bool timestamps = false;  // --timestamps: each text line starts with its time
 };
 
 struct HelpRequest {

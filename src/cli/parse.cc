@@ -114,7 +114,8 @@ cxxopts::Options serve_options() {
   o.add_options("Output")
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
-      ("json", "print events as JSON lines");
+      ("json", "print events as JSON lines")
+      ("timestamps", "start each line with its time, RFC 3339 UTC (JSON has a time key anyway)");
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -135,7 +136,8 @@ cxxopts::Options send_options() {
        cxxopts::value<std::string>(), "N")
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
-      ("v,verbose", "print connection details on stderr");
+      ("v,verbose", "print connection details on stderr")
+      ("timestamps", "start each -v line with its time, RFC 3339 UTC");
   add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
@@ -164,7 +166,8 @@ cxxopts::Options probe_options() {
        cxxopts::value<std::string>(), "DUR");
   o.add_options("Output")
       ("q,quiet", "print nothing; the exit status says it all")
-      ("json", "print results as JSON lines");
+      ("json", "print results as JSON lines")
+      ("timestamps", "start each line with its time, RFC 3339 UTC (JSON has a time key anyway)");
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -361,6 +364,7 @@ Command build_serve(const Result& r) {
   if (r.count("verbose")) o.verbosity = Verbosity::verbose;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  o.timestamps = r.count("timestamps") > 0;
   o.tls = tls_config(r, serve_options());
   validate_serve(o);
   return o;
@@ -404,6 +408,7 @@ Command build_send(const Result& r) {
   if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
+  o.timestamps = r.count("timestamps") > 0;
   o.tls = tls_config(r, send_options());
   validate_send(o);
   return o;
@@ -441,6 +446,7 @@ Command build_probe(const Result& r) {
   o.open_only = r.count("open") > 0;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
   o.json = r.count("json") > 0;
+  o.timestamps = r.count("timestamps") > 0;
   o.tls = tls_config(r, probe_options());
   if (r.count("warn-expiry")) o.warn_expiry = duration(r, "warn-expiry");
   validate_probe(o);

@@ -113,7 +113,13 @@ report::Event to_report(const net::ServiceEvent& event) {
                                    errno_name(e.error)};
           },
           [](const net::MessageEvent& e) -> report::Event {
-            return report::Message{peer_name(e.peer), e.data, e.reply};
+            return report::Message{std::string(proto_name(e.proto)),
+                                   e.local.to_string(),
+                                   peer_name(e.peer),
+                                   std::string(net::strip_padding(e.data)),
+                                   std::string(net::strip_padding(e.reply)),
+                                   e.data,
+                                   e.reply};
           },
       },
       event);

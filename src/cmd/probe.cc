@@ -48,6 +48,7 @@ struct Endpoint {
   bool any_bad_echo = false;
   ProbeState state = ProbeState::error;
   report::ProbeResult last;
+  report::Clock::time_point last_time{};  // when the last probe ended: its row's time
 };
 
 std::string upper(std::string s) {
@@ -70,7 +71,7 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
   std::vector<Endpoint> out;
   for (const cli::ProbeTarget& t : o.targets) {
     if (o.transport.unix_domain) {
-      Endpoint e{t.host, 0, std::make_shared<net::ProbeSpec>(base), "", {}, {}, 0, false, false, ProbeState::error, {}};
+      Endpoint e{t.host, 0, std::make_shared<net::ProbeSpec>(base), "", {}, {}, 0, false, false, ProbeState::error, {}, {}};
       e.spec->candidates = {net::Address::unix_path(t.host)};
       e.spec->server_name = o.tls.servername;
       out.push_back(std::move(e));
@@ -89,7 +90,7 @@ std::vector<Endpoint> endpoints_of(const cli::ProbeOptions& o,
     }
     out.reserve(out.size() + t.ports.size());
     for (std::uint16_t port : t.ports) {
-      Endpoint e{t.host, port, std::make_shared<net::ProbeSpec>(base), failure, {}, {}, 0, false, false, ProbeState::error, {}};
+      Endpoint e{t.host, port, std::make_shared<net::ProbeSpec>(base), failure, {}, {}, 0, false, false, ProbeState::error, {}, {}};
       e.spec->server_name = t.host;
       for (net::Address a : addresses) {
         a.set_port(port);
@@ -118,8 +119,10 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
                                                           1, k_max_default_concurrency);
   const bool quiet = o.verbosity == cli::Verbosity::quiet;
   report::Reporter out(stdout, o.json ? report::Format::json : report::Format::netstat,
-                       quiet ? report::Verbosity::quiet : report::Verbosity::normal);
+                       quiet ? report::Verbosity::quiet : report::Verbosity::normal,
+                       o.timestamps);
   const std::string proto(proto_name(net::protocol_of(o.transport.type, o.transport.unix_domain)));
+  const report::Clock::time_point started_at = out.now();  // the table header's time
 
   report::ProbeSummary summary;
   std::vector<Endpoint> endpoints = endpoints_of(o, summary.resolved);
@@ -162,7 +165,8 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
                                  : outcome.error != 0         ? std::strerror(outcome.error)
                                                               : e.unresolved,
                                  std::move(tls)};
-    if (o.json) out.emit(e.last);
+    e.last_time = out.now();
+    if (o.json) out.emit(e.last, e.last_time);
   };
 
   // Set up before the first probe starts (probes that finish at once print their rows in
@@ -202,8 +206,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
   });
   bool all_good = true;
   std::vector<std::size_t> counts(std::size(k_state_order), 0);
-  if (!o.json && !quiet)
-    std::fputs((report::probe_table_header(o.tls.enabled) + "\n").c_str(), stdout);
+  if (!o.json) out.text(report::probe_table_header(o.tls.enabled), started_at);
   for (Endpoint* row : rows) {
     Endpoint& e = *row;
     if (e.any_open) e.state = e.any_bad_echo ? ProbeState::bad_echo : ProbeState::open;
@@ -218,7 +221,7 @@ ExitStatus run_probe(const cli::ProbeOptions& o) {
         out.emit(stats);
       }
     } else if (!o.json && show_row) {
-      out.emit(e.last);
+      out.emit(e.last, e.last_time);
     }
   }
   summary.endpoints = endpoints.size();

@@ -35,9 +35,9 @@ void prompt() { net::write_all(STDERR_FILENO, k_prompt); }
 // -v: the connection as netstat would show it, on stderr, so stdout stays the replies.
 class Diagnostics {
  public:
-  Diagnostics(bool on, net::Proto proto)
+  Diagnostics(bool on, net::Proto proto, bool timestamps)
       : m_reporter(stderr, report::Format::netstat,
-                   on ? report::Verbosity::verbose : report::Verbosity::quiet),
+                   on ? report::Verbosity::verbose : report::Verbosity::quiet, timestamps),
         m_on(on),
         m_proto(proto),
         m_started(std::chrono::steady_clock::now()) {}
@@ -104,7 +104,8 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   if (o.tls.enabled) tls = net::TlsContext::client(o.tls, false);
   net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
   if (!c.fd) network_failure(c.error, "connect to", c.address);
-  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain));
+  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain),
+                   o.timestamps);
   const int fd = c.fd.get();
   std::unique_ptr<net::Stream> owned;
   if (tls) {
@@ -206,7 +207,8 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     ++next_address;
   };
   connect_next();
-  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain));
+  Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain),
+                   o.timestamps);
   diag.established(c.fd.get(), c.address);
 
   LineReader reader = o.words ? LineReader(*o.words) : LineReader(STDIN_FILENO);

@@ -89,7 +89,7 @@ net::ServiceStats total(const std::vector<std::unique_ptr<Worker>>& workers) {
 ExitStatus run_serve(const cli::ServeOptions& o) {
   // Lines from several threads do not mix: each is one fwrite, which stdio locks.
   report::Reporter reporter(stdout, o.json ? report::Format::json : report::Format::netstat,
-                            o.verbosity);
+                            o.verbosity, o.timestamps);
   // Every loop of --threads reports LISTEN for the one socket they share: say it once.
   // (The loops start on this thread, before any other thread runs.)
   bool listen_reported = false;

@@ -72,9 +72,8 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
     if (m_options.report_messages) original.assign(text);
     apply_mode(m_options.mode, datagram);
     if (m_options.report_messages)
-      emit(MessageEvent{Peer{peer, std::nullopt}, std::string(strip_padding(original)),
-                        m_options.mode == Mode::discard ? std::string()
-                                                        : std::string(strip_padding(text))});
+      emit(MessageEvent{m_options.proto, m_local, Peer{peer, std::nullopt}, std::move(original),
+                        m_options.mode == Mode::discard ? std::string() : std::string(text)});
     if (m_options.mode != Mode::discard) {
       IoResult sent = send_datagram(m_socket->get(), datagram, peer.get(), peer.size());
       // A full send buffer drops the reply, as the network may: UDP promises no more.

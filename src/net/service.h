@@ -95,11 +95,14 @@ struct RefuseEvent {
   int error = 0;  // errno behind reason error
 };
 
-// One message (a line of a stream read, or a datagram), for -v.
+// One message (a line of a stream read, or a datagram), for -v. The bytes are exact:
+// what is shown without the padding (strip_padding) is the reporter's choice.
 struct MessageEvent {
+  Proto proto = Proto::tcp;
+  Address local;
   Peer peer;
-  std::string data;   // without trailing "\r\n" and NUL padding
-  std::string reply;  // likewise; empty in discard mode
+  std::string data;   // as received: a line with its newline, or the whole datagram
+  std::string reply;  // as sent back for it; empty in discard mode
 };
 
 using ServiceEvent = std::variant<ListenEvent, AcceptEvent, CloseEvent, RefuseEvent, MessageEvent>;

@@ -169,7 +169,12 @@ void StreamServer::accept_one(Fd fd, const Address& peer) {
     Peer who = m_options.report_connections || m_options.report_messages ? peer_of(fd.get(), peer)
                                                                           : Peer{};
     if (fault_alloc()) throw std::bad_alloc();  // a test's failpoint: as if memory ran out
-    if (m_options.tls) stream = std::make_unique<TlsStream>(std::move(fd), m_options.tls);
+    if (m_options.tls) {
+      // A handshake flight is several records, each its own send(): without this, Nagle
+      // holds the later ones until the first is acknowledged (socket.h).
+      if (m_options.proto == Proto::tcp) set_no_delay(fd.get());
+      stream = std::make_unique<TlsStream>(std::move(fd), m_options.tls);
+    }
     else stream = std::make_unique<SocketStream>(std::move(fd));
     session = std::make_unique<StreamSession>(m_ctx, std::move(stream), std::move(who));
     m_sessions.emplace(session.get(), nullptr);

@@ -109,14 +109,23 @@ void StreamSession::handshake() {
     return;
   }
   if (!r.ok()) {
-    // Whatever ends a handshake (an alert, a reset, the peer leaving) is a failed one.
-    m_detail = m_stream->failure();
-    close(CloseReason::tls, r.error);
+    // The client failing its handshake (an alert, bytes that are not TLS, leaving in the
+    // middle) is reason=tls with the stream's reason. A failed call is what it is at any
+    // other time: a reset, or this server's trouble with its errno (ENOMEM), not the client's.
+    if (r.error == k_protocol_error) {
+      m_detail = m_stream->failure();
+      close(CloseReason::tls, r.error);
+    } else {
+      fail(r.error);
+    }
     return;
   }
   m_read_wants = IoStatus::want_read;
   if (m_ctx.options.tls) {
     cancel_timer();
+    // The handshake was the client's doing: its idle time starts now, not at its connect
+    // (a handshake slower than --idle-timeout would otherwise end it at once).
+    m_last_active = m_ctx.loop.now();
     arm_idle_timer();
   }
   established();
@@ -187,8 +196,8 @@ void StreamSession::report_messages(std::string_view data, std::string_view repl
     offset += line.size();
     // The NUL padding after a fixed buffer's newline is not a message of its own.
     if (strip_padding(line).empty() && line.find('\0') != std::string_view::npos) return;
-    m_ctx.emit(MessageEvent{m_peer, std::string(strip_padding(line)),
-                            std::string(strip_padding(out))});
+    m_ctx.emit(MessageEvent{m_ctx.options.proto, m_local, m_peer, std::string(line),
+                            std::string(out)});
   });
 }
 
@@ -246,22 +255,19 @@ bool StreamSession::flush() {
 }
 
 void StreamSession::after_drained() {
-  if (m_peer_eof) {
-    // A TLS client is owed a close_notify for its own: without it, it cannot tell our end
-    // from a cut connection. Best effort, as it is one small record.
-    if (m_stream->tls()) m_stream->shutdown_write();
-    close(m_reason);
-    return;
-  }
-  // Our side is done; let the client see EOF, and read what it still sends until it
-  // closes too, so close() does not turn unread input into a RST.
+  // Our end of data goes out first, also to a client that has ended its side already: a
+  // FIN, and over TLS a close_notify before it, without which a TLS client cannot tell
+  // the end of the replies from a cut connection (OpenSSL: "unexpected eof").
   m_state = State::lingering;
   cancel_timer();
+  end_writing();
+  if (m_state == State::closed) return;
+  // Then read and drop what the client still sends until it closes too, so close() does
+  // not turn unread input into a RST; or wait until our end of data could be sent. Bounded.
   m_timer = m_ctx.loop.add_timer(k_linger, [this] {
     m_timer = 0;
     close(m_reason);
   });
-  end_writing();
 }
 
 void StreamSession::end_writing() {
@@ -269,7 +275,8 @@ void StreamSession::end_writing() {
   m_fin_pending = r.blocked();
   if (r.blocked()) m_write_wants = r.status;
   else m_write_wants = IoStatus::want_write;
-  if (r.status == IoStatus::error) {  // the client is gone already: nothing to linger for
+  // The client is gone already, or both sides are done: nothing to linger for.
+  if (r.status == IoStatus::error || (m_peer_eof && !m_fin_pending)) {
     close(m_reason);
     return;
   }
@@ -302,7 +309,9 @@ void StreamSession::update_interest() {
       if (!m_pending.empty()) ev = interest_of(m_write_wants);
       break;
     case State::lingering:
-      ev = interest_of(m_read_wants) | (m_fin_pending ? interest_of(m_write_wants) : 0u);
+      // A client at its end of data has nothing more to read: we wait only to write.
+      ev = (m_peer_eof ? 0u : interest_of(m_read_wants)) |
+           (m_fin_pending ? interest_of(m_write_wants) : 0u);
       break;
     case State::closed:
       return;

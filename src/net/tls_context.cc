@@ -83,9 +83,9 @@ std::string openssl_reason(const char* fallback) {
   unsigned long first = e;
   while (e != 0) e = ERR_get_error();
   if (first == 0) return fallback;
-  // A failed system call (fopen of a --cafile that is not there) has no reason string of
-  // OpenSSL's, only the errno: say it in words, not as "error:80000002:system library::".
-  if (ERR_SYSTEM_ERROR(first)) return std::strerror(ERR_GET_REASON(first));
+  // A failed system call (a missing file): OpenSSL 3 has no reason string for it, and its
+  // error text would be "error:80000002:system library::No such file or directory".
+  if (ERR_SYSTEM_ERROR(first)) return std::strerror(static_cast<int>(ERR_GET_REASON(first)));
   const char* reason = ERR_reason_error_string(first);
   if (reason) return reason;
   char buf[256];

@@ -19,6 +19,7 @@ namespace {
 struct SeamBio {
   int fd;
   int* io_error;
+  bool eof = false;  // the peer's FIN was read: BIO_CTRL_EOF says so, as a socket BIO does
 };
 
 SeamBio* seam_of(BIO* b) { return static_cast<SeamBio*>(BIO_get_data(b)); }
@@ -46,10 +47,20 @@ int seam_read(BIO* b, char* data, std::size_t len, std::size_t* read) {
   }
   if (r.blocked()) BIO_set_retry_read(b);
   else if (r.status == IoStatus::error) *s->io_error = r.error;
+  else s->eof = true;
   return 0;  // with no retry flag and no error: the peer's end of data
 }
 
-long seam_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+long seam_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return seam_of(b)->eof ? 1 : 0;
+    default:
+      return 0;
+  }
+}
 
 int seam_destroy(BIO* b) {
   delete seam_of(b);

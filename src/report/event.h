@@ -75,9 +75,13 @@ struct Refused {
 
 // One message of a client, as the tutorial server prints it (-v only).
 struct Message {
-  std::string peer;
-  std::string data;   // without trailing "\r\n" and NUL padding
-  std::string reply;  // likewise; empty in discard mode
+  std::string proto;
+  std::string local;   // the server's address
+  std::string remote;  // the client's, as Socket::remote
+  std::string data;    // shown: without trailing "\r\n" and NUL padding
+  std::string reply;   // likewise; empty in discard mode
+  std::string data_bytes;   // the message exactly as received (a line with its newline)
+  std::string reply_bytes;  // the reply exactly as sent; empty in discard mode
 };
 
 struct Summary {

@@ -140,7 +140,7 @@ std::string format_netstat(const Event& event) {
                                e.err.empty() ? "" : " err=" + e.err);
           },
           [](const Message& e) {
-            return fmt::format("get message from [{}]: {} -> {}", e.peer, printable(e.data),
+            return fmt::format("get message from [{}]: {} -> {}", e.remote, printable(e.data),
                                printable(e.reply));
           },
           [](const Summary& e) {

@@ -5,6 +5,11 @@ Everything talks over loopback (127.0.0.1, ::1) on port 0 / ephemeral ports, so 
 files may run at once. Every process a test starts is killed by PID and reaped, also when the
 test fails. Timeouts are generous "does not hang" bounds, never the thing being waited for:
 the server's LISTEN line (or a peer's own "listening" message) is the readiness signal.
+
+Every line sockecho writes to stdout under --json is checked against json_schema as it is
+read (Server.line, its drain at exit, run_sockecho/run_timed/run_faulted), and the lines a
+test never read when a Server is closed: a line that is not JSON or breaks the schema fails
+the test then and there (a SchemaError, an AssertionError).
 """
 
 import errno
@@ -25,6 +30,8 @@ import tempfile
 import threading
 import time
 import unittest
+
+import json_schema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -156,6 +163,33 @@ def listen_port(line: str):
     return int(local.rsplit(":", 1)[1])
 
 
+def json_output_of(args) -> bool:
+    """Whether sockecho's stdout for args (after the binary) is JSON lines: --json, and no
+    --help (which prints help whatever else is given)."""
+    args = [str(a) for a in args]
+    return "--json" in args and not ({"-h", "--help"} & set(args))
+
+
+def check_json_line(raw: bytes, what: str):
+    """Validates one stdout line of a --json run against json_schema; fails the test
+    (json_schema.SchemaError) with what it came from."""
+    try:
+        json_schema.check_line(raw)
+    except json_schema.SchemaError as e:
+        raise json_schema.SchemaError(f"{what}: {e}") from None
+
+
+def check_json_output(args, out: bytes, rc=None):
+    """Validates a finished run's stdout when it is JSON lines (json_output_of(args)).
+    A cut last line is allowed only when a signal ended the process (rc < 0)."""
+    if not json_output_of(args):
+        return
+    try:
+        json_schema.check_output(out, cut_ok=rc is not None and rc < 0)
+    except json_schema.SchemaError as e:
+        raise json_schema.SchemaError(f"sockecho {' '.join(map(str, args))}: {e}") from None
+
+
 class Server:
     """`sockecho serve -p 0 -b HOST [args]` running in the background.
 
@@ -170,6 +204,9 @@ class Server:
     ready='listen' waits for the LISTEN line; ready='proc' finds the port from /proc (for -q);
     ready=None does not wait. prefix= goes before the binary (a launcher that execs it, so the
     PID stays the server's, e.g. fiu-run: see FaultServer); env= replaces the environment.
+
+    With --json, every stdout line is checked against json_schema when it is read, and at
+    close() those never read: a bad one fails the test (see the module's docstring).
     """
 
     def __init__(self, *args, host="127.0.0.1", udp=False, argv=None, closed_stdin=False,
@@ -191,6 +228,7 @@ class Server:
         self.port = None
         self.listen_line = None
         self.seen = []  # every stdout line read so far (without the newline)
+        self.json = json_output_of(self.argv[1:])  # stdout lines are checked against the schema
         self._stdout = None
         self._stderr = None
 
@@ -223,20 +261,22 @@ class Server:
                 self.port = wait_bound_port(self.proc.pid, "udp" if self.udp else "tcp",
                                             self.timeout, self.proc)
         except BaseException:
-            self.close()
+            self.close(check=False)
             raise
         return self
 
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(check=exc_type is None)  # a failing test's own error comes first
         return False
 
-    def close(self):
-        """Always: kill by PID and reap."""
+    def close(self, check=True):
+        """Always: kill by PID and reap. With --json and check, then validates the stdout
+        lines no one read (complete ones: our kill may have cut the last)."""
         if self.proc is not None:
+            killed = self.proc.poll() is None
             _kill_and_reap(self.proc)
             for t in (self._stdout, self._stderr):
                 if t is not None:
@@ -246,6 +286,20 @@ class Server:
                     p.close()
                 except OSError:
                     pass
+            unread = []
+            while self._stdout is not None:
+                try:
+                    raw = self._stdout.q.get_nowait()
+                except queue.Empty:
+                    break
+                if raw is None:
+                    self._stdout.q.put(None)
+                    break
+                unread.append(raw)
+            if self.json and check:
+                for raw in unread:
+                    if raw.endswith(b"\n") or not killed:
+                        check_json_line(raw, f"serve {self.argv[1:]}, a line never read")
 
     @property
     def pid(self):
@@ -270,6 +324,8 @@ class Server:
             raise AssertionError(f"server stdout ended while waiting for {what} {self._diag()}")
         line = raw.decode("utf-8", "replace").rstrip("\n")
         self.seen.append(line)
+        if self.json:
+            check_json_line(raw, f"serve {self.argv[1:]}")
         return line
 
     def lines(self, n, timeout=T):
@@ -303,6 +359,8 @@ class Server:
                 break
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.seen.append(line)
+            if self.json:
+                check_json_line(raw, f"serve {self.argv[1:]}")
             out.append(line)
         return out
 
@@ -330,7 +388,9 @@ def run_sockecho(args, input=None, timeout=T, stdin=None, env=None):
 
 
 def run_timed(argv, input=None, timeout=T, stdin=None, env=None):
-    """(rc, stdout, stderr, seconds); fails the test (after kill+reap) if it outlives timeout."""
+    """(rc, stdout, stderr, seconds); fails the test (after kill+reap) if it outlives timeout.
+    When argv runs sockecho with --json (after a launcher or not), its stdout must be JSON
+    lines that fit json_schema, or the test fails."""
     if input is not None:
         stdin_arg = subprocess.PIPE
     elif stdin is None:
@@ -349,6 +409,8 @@ def run_timed(argv, input=None, timeout=T, stdin=None, env=None):
                              f"{timeout}s; stdout={out[:300]!r} stderr={err[:300]!r}")
     finally:
         _kill_and_reap(proc)
+    if SOCKECHO in argv:
+        check_json_output(argv[argv.index(SOCKECHO) + 1:], out, proc.returncode)
     return proc.returncode, out, err, time.monotonic() - t0
 
 
@@ -1077,8 +1139,8 @@ class FaultServer(Server):
     def fiu(self, *commands, timeout=T):
         fiu_ctrl(self.pid, self.ctrl, *commands, timeout=timeout)
 
-    def close(self):
+    def close(self, check=True):
         try:
-            super().close()
+            super().close(check)
         finally:
             shutil.rmtree(self._ctrl_dir, ignore_errors=True)

@@ -5,11 +5,14 @@
   the prefix's bin/ and share/ (LAYOUT); `make uninstall` removes all five again.
 - The .deb that `cpack -G DEB` builds from the build directory's CPackConfig.cmake (into a
   temporary directory, not the build directory) is sockecho_<version>_<arch>.deb, with the
-  right control fields and a Depends on libc6, libstdc++6 and libfmt; it holds exactly
-  DEB_LAYOUT, root-owned; `dpkg -x` gives the same tree; `dpkg --root` installs it into an
-  empty root (`dpkg --verify` clean), and `dpkg -r` / `--purge` leave nothing behind.
-  The package differs from `make install` in two Debian conventions (cmake/Packaging.cmake):
-  the man page is gzipped, and the zsh completion is in vendor-completions.
+  right control fields (the Maintainer the build directory was configured with, or
+  $SOCKECHO_MAINTAINER when cpack runs) and a Depends on libc6, libstdc++6, libfmt and
+  libssl; it holds exactly DEB_LAYOUT, root-owned; `dpkg -x` gives the same tree; `dpkg
+  --root` installs it into an empty root (`dpkg --verify` clean), and `dpkg -r` / `--purge`
+  leave nothing behind. The package differs from `make install` in Debian's conventions
+  (cmake/DebStage.cmake): the man page is gzipped, the zsh completion is in
+  vendor-completions, and it has /usr/share/doc/sockecho/copyright and changelog.gz
+  (test_deb.py checks what they say, and lintian).
 - Each of those directories is on the default search path of this machine's man, zsh, fish
   and bash-completion (each check skipped when that tool is not installed).
 
@@ -53,6 +56,8 @@ DEB_LAYOUT = {
     "share/bash-completion/completions/sockecho": "completions/sockecho.bash",
     "share/zsh/vendor-completions/_sockecho": "completions/_sockecho",
     "share/fish/vendor_completions.d/sockecho.fish": "completions/sockecho.fish",
+    "share/doc/sockecho/copyright": None,  # made from LICENSE (DEP-5): test_deb.py reads it
+    "share/doc/sockecho/changelog.gz": "packaging/changelog",
 }
 EXECUTABLE = "bin/sockecho"
 
@@ -73,7 +78,7 @@ def clean_env(**extra):
     """The environment without what an outer make or a shell session would leak in."""
     env = dict(os.environ)
     for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES", "DESTDIR", "PREFIX", "BUILD",
-                "CMAKE_INSTALL_MODE", "BASH_ENV", "ENV"):
+                "CMAKE_INSTALL_MODE", "BASH_ENV", "ENV", "SOCKECHO_MAINTAINER"):
         env.pop(var, None)
     env.update(extra)
     return env
@@ -129,6 +134,8 @@ class LayoutChecks:
                     self.assertEqual(out.strip(), f"sockecho {project_version()}")
                     continue
                 self.assertEqual(mode, 0o644)
+                if src is None:
+                    continue
                 data = read_bytes(path)
                 if rel.endswith(".gz"):
                     data = gzip.decompress(data)
@@ -191,6 +198,24 @@ class Deb(LayoutChecks, unittest.TestCase):
                 fields[key] = value.strip()
         return fields
 
+    @staticmethod
+    def configured_maintainer():
+        with open(os.path.join(BUILD, "CMakeCache.txt"), encoding="utf-8") as f:
+            m = re.search(r"^SOCKECHO_MAINTAINER:STRING=(.*)$", f.read(), re.M)
+        if not m:
+            raise AssertionError(f"no SOCKECHO_MAINTAINER in {BUILD}/CMakeCache.txt")
+        return m.group(1)
+
+    def test_maintainer_from_the_environment(self):
+        # `make deb SOCKECHO_MAINTAINER=...` reaches cpack this way, with no reconfigure.
+        out_dir = os.path.join(self.tmp, "maintainer")
+        who = "Jane O'Doe <jane@example.net>"
+        run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
+             "-B", out_dir], env=clean_env(SOCKECHO_MAINTAINER=who))
+        (deb,) = [f for f in os.listdir(out_dir) if f.endswith(".deb")]
+        self.assertEqual(run(["dpkg-deb", "-f", os.path.join(out_dir, deb), "Maintainer"]).strip(),
+                         who)
+
     def depends(self):
         """Depends as a list of clauses, each a list of (name, op, version) alternatives."""
         clauses = []
@@ -215,7 +240,7 @@ class Deb(LayoutChecks, unittest.TestCase):
         self.assertEqual(fields.get("Package"), "sockecho")
         self.assertEqual(fields.get("Version"), project_version())
         self.assertEqual(fields.get("Section"), "net")
-        self.assertEqual(fields.get("Maintainer"), "sockecho developers <sockecho@localhost>")
+        self.assertEqual(fields.get("Maintainer"), self.configured_maintainer())
         self.assertTrue(fields.get("Description", "").strip(), "no Description")
         if have("dpkg"):
             self.assertEqual(fields.get("Architecture"),
@@ -225,6 +250,7 @@ class Deb(LayoutChecks, unittest.TestCase):
         names = {alt[0] for clause in self.depends() for alt in clause}
         self.assertLessEqual({"libc6", "libstdc++6"}, names)
         self.assertTrue(any(re.fullmatch(r"libfmt\d+", n) for n in names), names)
+        self.assertTrue(any(re.fullmatch(r"libssl\d+(t64)?", n) for n in names), names)
 
     @unittest.skipUnless(have("dpkg-query"), "dpkg-query is not installed")
     def test_depends_satisfied_on_this_machine(self):

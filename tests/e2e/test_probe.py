@@ -31,9 +31,12 @@ def setUpModule():
 HEADER = ["Proto", "Local", "Address", "Foreign", "Address", "State", "RTT"]
 PROTOS = {"tcp", "udp", "unix", "unixdg"}
 STATES = {"OPEN", "CLOSED", "FILTERED", "UNREACHABLE", "OPEN|FILTERED", "BADECHO", "NOECHO"}
-SUMMARY_KEYS = ["endpoints", "open", "closed", "filtered", "unreachable", "open_filtered",
-                "badecho", "noecho", "error", "duration_s", "resolved"]
-PROBE_KEYS = ["event", "proto", "local", "remote", "state", "rtt_ms", "seq", "error"]
+SUMMARY_KEYS = ["event", "time", "endpoints", "states", "duration_s", "resolved"]
+SUMMARY_STATES = ["open", "closed", "filtered", "unreachable", "open_filtered", "badecho",
+                  "noecho", "badtls", "expiring", "error"]
+PROBE_KEYS = ["event", "time", "proto", "local", "remote", "state", "rtt_ms", "seq", "error"]
+STATS_KEYS = ["event", "time", "proto", "remote", "state", "sent", "received", "loss_percent",
+              "min_ms", "avg_ms", "max_ms", "stddev_ms", "p50_ms", "p90_ms", "p99_ms"]
 FULL_SCAN_BOUND = 60.0  # "does not hang" for the 65,535-port scan (it takes a few seconds)
 FLOAT = r"\d+(?:\.\d+)?"
 
@@ -536,15 +539,20 @@ class ProbeJson(ProbeCase):
             else:
                 self.assertEqual(o["state"], "CLOSED", o)
                 self.assertIsNone(o["rtt_ms"], o)
+        for o in stats:  # the endpoint and its statistics: no one probe's local, rtt_ms, seq
+            self.assertEqual(list(o), STATS_KEYS, o)
         st = {o["remote"]: o for o in stats}
         self.assertEqual(set(st), {open_remote, closed_remote}, stats)
+        self.assertEqual((st[open_remote]["state"], st[closed_remote]["state"]),
+                         ("OPEN", "CLOSED"), stats)
         self.assertEqual((st[open_remote].get("sent"), st[open_remote].get("received"),
                           st[open_remote].get("loss_percent")), (3, 3, 0.0), stats)
         self.assertEqual((st[closed_remote].get("sent"), st[closed_remote].get("received"),
                           st[closed_remote].get("loss_percent")), (3, 0, 100.0), stats)
         s = summaries[0]
-        self.assertEqual((s.get("endpoints"), s.get("open"), s.get("closed"), s.get("filtered"),
-                          s.get("unreachable")), (2, 1, 1, 0, 0), s)
+        n = s["states"]
+        self.assertEqual((s.get("endpoints"), n.get("open"), n.get("closed"), n.get("filtered"),
+                          n.get("unreachable")), (2, 1, 1, 0, 0), s)
         self.assertIsInstance(s.get("duration_s"), (int, float), s)
         self.assertIsInstance(s.get("resolved"), dict, s)
 
@@ -559,14 +567,15 @@ class ProbeJson(ProbeCase):
         _, objs = self.probe_json(f"127.0.0.1:{srv.port}", rc=0)
         s = objs[-1]
         self.assertEqual(s.get("event"), "probe_summary", objs)
-        missing = [k for k in SUMMARY_KEYS if k not in s]
-        self.assertEqual(missing, [], f"probe_summary lacks documented keys: {s}")
+        self.assertEqual(list(s), SUMMARY_KEYS, f"probe_summary's keys: {s}")
+        self.assertEqual(list(s["states"]), SUMMARY_STATES, f"probe_summary's states: {s}")
+        self.assertEqual(sum(s["states"].values()), s["endpoints"], s)
 
     def test_json_counts_badecho(self):
         srv = self.server("--mode", "echo")
         _, objs = self.probe_json("--echo", f"127.0.0.1:{srv.port}", rc=1)
         self.assertEqual([o["state"] for o in objs if o.get("event") == "probe"], ["BADECHO"], objs)
-        self.assertEqual(objs[-1].get("badecho"), 1, objs[-1])
+        self.assertEqual(objs[-1]["states"].get("badecho"), 1, objs[-1])
 
     def test_json_resolved(self):
         srv = self.server()
@@ -578,7 +587,7 @@ class ProbeJson(ProbeCase):
         closed = self.closed_tcp()
         _, objs = self.probe_json("--open", f"127.0.0.1:{srv.port},{closed}", rc=1)
         self.assertEqual(objs[-1].get("endpoints"), 2, objs)
-        self.assertEqual(objs[-1].get("closed"), 1, objs)
+        self.assertEqual(objs[-1]["states"].get("closed"), 1, objs)
 
 
 # ----------------------------------------------------------------------------- -q and --open

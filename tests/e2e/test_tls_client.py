@@ -573,7 +573,7 @@ class ProbeTls(TlsCase):
         self.assertIsNone(obj["alpn"], obj)
         self.assertEqual(obj["verify"], "certificate has expired", obj)
         self.assertEqual(obj["error"], "certificate verify failed: certificate has expired", obj)
-        self.assertEqual((summary["badtls"], summary["open"]), (1, 0), summary)
+        self.assertEqual((summary["states"]["badtls"], summary["states"]["open"]), (1, 0), summary)
 
     def test_expired_insecure_is_expiring(self):
         srv = self.tls_server(self.certs.expired)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/sys.h"
+#include "net/tls_context.h"
 #include "scripted_stream.h"
 
 using namespace sockecho::net;
@@ -83,6 +84,20 @@ TEST_CASE("net::StreamSession serves a plain stream: established at once, replie
   CHECK(f.closed_calls == 0);
 }
 
+TEST_CASE("net::StreamSession reports each line as a message, with its exact bytes") {
+  Fixture f;
+  f.options.report_messages = true;
+  f.session->start();
+  f.send(std::string("hi\r\nyo\n\0\0", 9));  // one write: one read on a socketpair
+  f.spin();
+  CHECK(f.received() == std::string("HI\r\nYO\n\0\0", 9));
+  std::vector<MessageEvent> m = f.all<MessageEvent>();
+  REQUIRE(m.size() == 2);  // the NUL padding after the last newline is no message of its own
+  CHECK(m[0].proto == Proto::unix_stream);
+  CHECK((m[0].data == "hi\r\n" && m[0].reply == "HI\r\n"));
+  CHECK((m[1].data == "yo\n" && m[1].reply == "YO\n"));
+}
+
 TEST_CASE("net::StreamSession reports ESTABLISHED only once the handshake is done") {
   Fixture f;
   f.stream->handshakes = {wants(IoStatus::want_read), wants(IoStatus::want_write), IoResult{}};
@@ -145,6 +160,45 @@ TEST_CASE("net::StreamSession closes a client whose handshake fails, with no EST
   CHECK(closed[0].error == EPROTO);
 }
 
+TEST_CASE("net::StreamSession: a call failing during the handshake is an error or a reset, not tls") {
+  for (auto [err, reason] : {std::pair{ENOMEM, CloseReason::error}, {ENOBUFS, CloseReason::error},
+                             {ECONNRESET, CloseReason::reset}}) {
+    Fixture f;
+    f.stream->handshakes = {wants(IoStatus::want_read), failed(err)};
+    f.session->start();
+    f.send("x");
+    f.spin();
+    auto closed = f.all<CloseEvent>();
+    REQUIRE(closed.size() == 1);
+    CHECK(closed[0].reason == reason);
+    CHECK(closed[0].error == err);
+    CHECK(f.ctx.stats.errors == (reason == CloseReason::error ? 1u : 0u));
+    CHECK(f.all<AcceptEvent>().empty());
+  }
+}
+
+TEST_CASE("net::StreamSession counts idle time from the end of a slow handshake") {
+  Fixture f;
+  f.options.tls = TlsContext::server(TlsConfig{}, {"localhost"});  // for its timers only
+  f.options.handshake_timeout = 10s;
+  f.options.idle_timeout = 100ms;
+  f.stream->handshakes = {wants(IoStatus::want_read), IoResult{}};
+  f.session->start();
+  f.spin(150ms);  // a handshake slower than the idle timeout
+  f.send("x");    // its end; the client's first data comes right behind
+  f.spin(30ms);
+  CHECK(f.all<AcceptEvent>().size() == 1);
+  CHECK(f.received() == "X");
+  CHECK_FALSE(f.peer_at_eof());  // served, not ended as idle
+  f.spin(150ms);
+  CHECK(f.peer_at_eof());  // idle now: our end of data, then lingering until the client closes
+  f.peer.reset();
+  f.spin();
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::idle);
+}
+
 TEST_CASE("net::StreamSession retries ending its side when the stream blocks, then lingers") {
   Fixture f;
   f.stream->shutdowns = {wants(IoStatus::want_write)};  // a close_notify that did not fit
@@ -160,6 +214,25 @@ TEST_CASE("net::StreamSession retries ending its side when the stream blocks, th
   auto closed = f.all<CloseEvent>();
   REQUIRE(closed.size() == 1);
   CHECK(closed[0].reason == CloseReason::exit_word);
+}
+
+TEST_CASE("net::StreamSession ends its side before closing a client that half-closed") {
+  // Over TLS that is the close_notify: without it a TLS client takes the end of the
+  // replies for a cut connection ("unexpected eof").
+  Fixture f;
+  f.stream->shutdowns = {wants(IoStatus::want_write)};  // a close_notify that did not fit
+  f.session->start();
+  f.send("bye\n");
+  REQUIRE(::shutdown(f.peer.get(), SHUT_WR) == 0);
+  f.spin();
+  CHECK(f.stream->shutdowns.empty());  // asked to end its side (and asked again when it blocked)
+  CHECK(f.received() == "BYE\n");
+  CHECK(f.peer_at_eof());
+  auto closed = f.all<CloseEvent>();
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].reason == CloseReason::eof);
+  CHECK(closed[0].tx == 4);
+  CHECK(f.closed_calls == 1);
 }
 
 TEST_CASE("net::StreamSession holds one read of replies for a client that does not read") {

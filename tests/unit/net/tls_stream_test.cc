@@ -174,7 +174,7 @@ TEST_CASE("ALPN: the server's preference wins; none in common is refused; none o
   CHECK(r.client->tls()->alpn.empty());
 }
 
-TEST_CASE("tls-min 1.3 on one side and TLS 1.2 only on the other do not meet") {
+TEST_CASE("TLS: --tls-min 1.3 on one side and TLS 1.2 only on the other do not meet") {
   TlsConfig server, client;
   server.enabled = client.enabled = client.insecure = true;
   server.min_version = TlsVersion::v1_3;

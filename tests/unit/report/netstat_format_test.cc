@@ -60,10 +60,11 @@ TEST_CASE("report::format_netstat shows TCP_INFO when it has it") {
 }
 
 TEST_CASE("report::format_netstat prints messages as the tutorial server does") {
-  CHECK(format_netstat(Message{"127.0.0.1:51514", "hello", "HELLO"}) ==
+  CHECK(format_netstat(Message{"tcp", "127.0.0.1:48763", "127.0.0.1:51514", "hello", "HELLO",
+                               "hello\r\n", "HELLO\r\n"}) ==
         "get message from [127.0.0.1:51514]: hello -> HELLO");
-  CHECK(format_netstat(Message{"[::1]:5", std::string("a\0b\x1b", 4), "x"}) ==
-        "get message from [[::1]:5]: a\\x00b\\x1b -> x");
+  CHECK(format_netstat(Message{"tcp", "[::1]:48763", "[::1]:5", std::string("a\0b\x1b", 4), "x",
+                               "", ""}) == "get message from [[::1]:5]: a\\x00b\\x1b -> x");
 }
 
 TEST_CASE("report::format_netstat summarises") {
