@@ -14,6 +14,7 @@
 #include "cmd/serve.h"
 #include "net/tls_error.h"
 #include "exit_status.h"
+#include "failure.h"
 #include "overloaded.h"
 #include "net/sys.h"
 
@@ -52,6 +53,8 @@ int app_main(int argc, char** argv) {
     // fmt::system_error reads "<context>: <strerror>"; getaddrinfo errors likewise.
     return report_error(e.what(), ExitStatus::failure);
   } catch (const net::TlsError& e) {
+    return report_error(e.what(), ExitStatus::failure);
+  } catch (const Failure& e) {
     return report_error(e.what(), ExitStatus::failure);
   } catch (const std::bad_alloc&) {
     return report_error("out of memory", ExitStatus::failure);

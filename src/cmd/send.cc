@@ -16,6 +16,7 @@
 #include "net/socket.h"
 #include "net/sys.h"
 #include "cmd/net_report.h"
+#include "failure.h"
 #include "net/stream.h"
 #include "net/tls_error.h"
 #include "net/tls_stream.h"
@@ -125,6 +126,10 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   net::RelayOptions ro;
   ro.drain_timeout = o.timeout.value_or(k_stream_drain_default);
+  // Exit 0 means the peer's TCP has every byte: the relay waits for the kernel's send
+  // queue to empty. A Unix socket has no such queue (SIOCOUTQ there counts buffer memory):
+  // what is written is in the peer's socket.
+  if (c.address.is_inet()) ro.kernel_unacknowledged = [fd] { return net::queued_out(fd); };
   if (interactive) {
     ro.input_exit_word = o.exit_word;
     ro.on_reply_line = prompt;
@@ -133,9 +138,12 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   net::RelayResult r = net::relay(o.words ? -1 : STDIN_FILENO, o.words.value_or(""), stream,
                                   STDOUT_FILENO, ro);
   diag.closed(stream.fd(), r.sent, r.received,
-              r.end == net::RelayEnd::drain_timeout ? net::CloseReason::timeout
-              : r.end == net::RelayEnd::failed      ? net::CloseReason::error
-                                                    : net::CloseReason::eof);
+              r.end == net::RelayEnd::drain_timeout || r.end == net::RelayEnd::unacknowledged
+                  ? net::CloseReason::timeout
+              : r.end == net::RelayEnd::failed ? net::CloseReason::error
+                                               : net::CloseReason::eof);
+  if (r.end == net::RelayEnd::unacknowledged)
+    throw Failure(fmt::format("send to {}: {} bytes not acknowledged", c.address, r.unacknowledged));
   if (tls && (r.failed == net::RelayStep::send || r.failed == net::RelayStep::receive)) {
     std::string why = tls_reason(stream, r.failed);
     if (!why.empty()) throw net::TlsError(fmt::format("tls with {}: {}", c.address, why));

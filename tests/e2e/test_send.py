@@ -3,6 +3,7 @@
 import hashlib
 import os
 import pty
+import re
 import select
 import socket
 import struct
@@ -276,6 +277,107 @@ class SendTcpFailures(E2E):
         one_error_line(self, err)
         self.assertGreaterEqual(secs, 0.25)
         self.assertLess(secs, 5)
+
+
+class StalledListener:
+    """A listener with a small receive buffer that accepts and never reads (None: reads
+    pace bytes every interval seconds, a slow but live reader)."""
+
+    def __init__(self, pace=None, interval=0.05):
+        self.sock = socket.socket()
+        # Set before listen: the accepted socket inherits it, and the window stays small.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.pace = pace
+        self.interval = interval
+        self.got = 0
+        self.conn = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.sock.settimeout(T)
+        try:
+            self.conn, _ = self.sock.accept()
+        except OSError:
+            return
+        if self.pace is None:
+            return
+        self.conn.settimeout(T)
+        while not self._stop.wait(self.interval):
+            try:
+                b = self.conn.recv(self.pace)
+            except OSError:
+                return
+            if not b:
+                return
+            self.got += len(b)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=T)
+        if self.conn is not None:
+            self.conn.close()
+        self.sock.close()
+        return False
+
+
+NOT_ACKED = r"^sockecho: send to 127\.0\.0\.1:(\d+): (\d+) bytes not acknowledged\n$"
+
+
+class SendDelivery(E2E):
+    """Exit 0 means the peer's TCP has every byte; -w bounds a write that makes no progress."""
+
+    def test_peer_that_stops_reading_is_exit_1_within_w(self):
+        data = os.urandom(8 * 1024 * 1024)
+        with StalledListener() as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "1s", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=T)
+        self.assertEqual((rc, out), (1, b""), err)
+        m = re.match(NOT_ACKED, err.decode())
+        self.assertIsNotNone(m, f"stderr={err!r}")
+        self.assertEqual(int(m.group(1)), far.port)
+        self.assertGreater(int(m.group(2)), 0)
+        self.assertLessEqual(int(m.group(2)), len(data))
+        self.assertGreaterEqual(secs, 0.9, "gave up before -w 1s without progress")
+        self.assertLess(secs, 2.5, "a stalled write outlived -w 1s by far")
+
+    def test_input_end_with_bytes_unacknowledged_is_exit_1(self):
+        # Small enough that every write may succeed into our socket buffer, too big for the
+        # peer's window: the bytes wait in our kernel queue after the input ended.
+        data = b"x" * (256 * 1024)
+        with StalledListener() as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "500ms", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=T)
+        self.assertEqual((rc, out), (1, b""), err)
+        m = re.match(NOT_ACKED, err.decode())
+        self.assertIsNotNone(m, f"stderr={err!r}")
+        self.assertGreater(int(m.group(2)), 0)
+        self.assertLessEqual(int(m.group(2)), len(data))
+        self.assertLess(secs, 2.5)
+
+    def test_slow_reader_making_progress_is_exit_0(self):
+        # 512 KiB read 16 KiB at a time every 50 ms takes well over -w 300ms in all, but
+        # never 300 ms without progress.
+        data = os.urandom(512 * 1024)
+        with StalledListener(pace=16384, interval=0.05) as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "300ms", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=6 * T)
+        self.assertEqual((rc, out, err), (0, b"", b""))
+        self.assertGreater(secs, 0.6, "the reader was not slow enough to prove anything")
+
+    def test_normal_peer_is_exit_0(self):
+        srv = self.server("--mode", "discard")
+        data = os.urandom(8 * 1024 * 1024)
+        rc, out, err = run_sockecho(["send", "-w", "1s", f"127.0.0.1:{srv.port}"], input=data,
+                                    timeout=6 * T)
+        self.assertEqual((rc, out, err), (0, b"", b""))
 
 
 class SendUdp(E2E):
