@@ -99,6 +99,7 @@ complete -c sockecho -n $send -s w -l timeout -x \
 complete -c sockecho -n $send -l connect-timeout -x -d 'give up connecting after DUR (default 10s)'
 complete -c sockecho -n $send -l retries -x -d 'datagram: send each at most N+1 times (default 0)'
 complete -c sockecho -n $send -l exit-word -x -d 'interactive: sent, then the session ends (default exit)'
+complete -c sockecho -n $send -l crlf -d 'send each input line ending as CRLF (streams only)'
 complete -c sockecho -n $send -s v -l verbose -d 'print connection details on stderr'
 complete -c sockecho -n '__sockecho_send_needs_target; and not __fish_contains_opt unix' \
     -a 'localhost (__fish_print_hostnames)' -d host

@@ -59,6 +59,7 @@ struct SendOptions {
   unsigned retries = 0;
   std::string exit_word = "exit";
   bool verbose = false;
+  bool crlf = false;   // --crlf: input line endings go out as CRLF
   net::TlsConfig tls;  // --tls and its flags
 };
 

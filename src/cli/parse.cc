@@ -135,6 +135,7 @@ cxxopts::Options send_options() {
        cxxopts::value<std::string>(), "N")
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
+      ("crlf", "send each input line ending as CRLF (a CRLF stays one); streams only")
       ("v,verbose", "print connection details on stderr");
   add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
@@ -404,6 +405,7 @@ Command build_send(const Result& r) {
   if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
+  o.crlf = r.count("crlf") > 0;
   o.tls = tls_config(r, send_options());
   validate_send(o);
   return o;

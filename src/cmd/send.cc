@@ -126,6 +126,7 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   net::RelayOptions ro;
   ro.drain_timeout = o.timeout.value_or(k_stream_drain_default);
+  ro.crlf = o.crlf;
   // Exit 0 means the peer's TCP has every byte: the relay waits for the kernel's send
   // queue to empty. A Unix socket has no such queue (SIOCOUTQ there counts buffer memory):
   // what is written is in the peer's socket.

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/crlf.h"
 #include "net/event_loop.h"
 #include "net/socket.h"
 #include "net/sys.h"
@@ -29,7 +30,8 @@ class Relay {
  public:
   Relay(int in_fd, const std::string& preset, Stream& stream, int out_fd, const RelayOptions& o)
       : m_in(in_fd), m_preset(preset), m_stream(stream), m_out(out_fd), m_options(o),
-        m_to_sock(k_chunk), m_from_sock(k_chunk), m_input(*this), m_socket(*this) {}
+        m_raw(o.crlf ? k_chunk : 0), m_to_sock(k_chunk), m_from_sock(k_chunk), m_input(*this),
+        m_socket(*this) {}
 
   RelayResult run() {
     m_loop.add(m_stream.fd(), EPOLLIN, &m_socket);
@@ -114,11 +116,15 @@ class Relay {
     stop();
   }
 
-  // Keeps data to send; called only when nothing is pending.
+  // Keeps data to send (CRLF-encoded under --crlf) and sends what the stream takes;
+  // called only when nothing is pending. data must not lie in m_to_sock.
   void queue(std::string_view data) {
-    if (data.size() > m_to_sock.size()) m_to_sock.resize(data.size());
-    std::copy(data.begin(), data.end(), m_to_sock.begin());
-    m_pending = std::span<const char>(m_to_sock.data(), data.size());
+    const std::size_t room = m_options.crlf ? 2 * data.size() : data.size();
+    if (room > m_to_sock.size()) m_to_sock.resize(room);
+    std::size_t n = data.size();
+    if (m_options.crlf) n = m_crlf.encode(data, m_to_sock.data());
+    else std::copy(data.begin(), data.end(), m_to_sock.begin());
+    m_pending = std::span<const char>(m_to_sock.data(), n);
     m_last_write_progress = m_loop.now();
     send_pending();
   }
@@ -153,17 +159,23 @@ class Relay {
 
   void read_input() {
     if (m_stopped || m_input_done || !m_pending.empty()) return;
-    IoResult r = read_some(m_in, m_to_sock);
+    // Read straight into the send buffer, unless it is to be encoded on the way.
+    std::vector<char>& into = m_options.crlf ? m_raw : m_to_sock;
+    IoResult r = read_some(m_in, into);
     if (r.blocked()) return;
     if (r.status == IoStatus::error) return fail(RelayStep::read_input, r.error);
     if (r.status == IoStatus::eof) {
       end_input();
       return;
     }
-    std::string_view chunk(m_to_sock.data(), r.bytes);
-    m_pending = std::span<const char>(m_to_sock.data(), r.bytes);
-    m_last_write_progress = m_loop.now();
-    send_pending();
+    std::string_view chunk(into.data(), r.bytes);
+    if (m_options.crlf) {
+      queue(chunk);
+    } else {
+      m_pending = std::span<const char>(into.data(), r.bytes);
+      m_last_write_progress = m_loop.now();
+      send_pending();
+    }
     if (m_stopped) return;
     if (is_word(chunk, m_options.input_exit_word)) end_input();
     else update_input();
@@ -335,7 +347,9 @@ class Relay {
   int m_out;
   const RelayOptions& m_options;
   EventLoop m_loop;
-  std::vector<char> m_to_sock;
+  std::vector<char> m_raw;      // --crlf: one read of the input
+  std::vector<char> m_to_sock;  // the same, encoded (--crlf), on its way to the stream
+  CrlfEncoder m_crlf;
   std::vector<char> m_from_sock;
   std::span<const char> m_pending;
   InputHandler m_input;

@@ -20,6 +20,8 @@ struct RelayOptions {
   std::string input_exit_word;
   // Called after received bytes that end a line were written (a prompt, say). May be empty.
   std::function<void()> on_reply_line;
+  // Each input LF goes out as CRLF; a CRLF in the input stays one (send --crlf).
+  bool crlf = false;
   // The bytes the kernel holds that the peer has not acknowledged (SIOCOUTQ on a TCP
   // socket, FIN included once sent). Set, the relay ends well only once this is 0 (after
   // the FIN), waiting for it as for silence. Empty: not checked (a Unix socket, whose

@@ -13,8 +13,9 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, SOCKECHO, T, SilentTcpListener, UdpPeer, _kill_and_reap,
-                     one_error_line, require_binary, run_sockecho, run_timed, upper)
+from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, UdpPeer, _kill_and_reap,
+                     one_error_line, require_binary, require_tool, run_sockecho, run_timed,
+                     upper)
 
 
 def setUpModule():
@@ -377,6 +378,121 @@ class SendDelivery(E2E):
         data = os.urandom(8 * 1024 * 1024)
         rc, out, err = run_sockecho(["send", "-w", "1s", f"127.0.0.1:{srv.port}"], input=data,
                                     timeout=6 * T)
+        self.assertEqual((rc, out, err), (0, b"", b""))
+
+
+class Recorder:
+    """A TCP listener that records every byte of one client, answers nothing, and closes
+    when the client half-closes. .got grows as bytes arrive; .changed is set on each."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.got = bytearray()
+        self.lock = threading.Condition()
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.sock.settimeout(T)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(T)
+            while True:
+                try:
+                    b = conn.recv(65536)
+                except OSError:
+                    break
+                if not b:
+                    break
+                with self.lock:
+                    self.got += b
+                    self.lock.notify_all()
+        self.done.set()
+
+    def wait_for(self, n, timeout=T):
+        """Until n bytes have arrived; the bytes so far."""
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.got) >= n, timeout)
+            return bytes(self.got)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        self._thread.join(timeout=T)
+        return False
+
+
+class SendCrlf(E2E):
+    def test_lf_becomes_crlf_and_crlf_stays_one(self):
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"],
+                                        input=b"one\ntwo\r\nthree\rfour\n\nlast")
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, out, err), (0, b"", b""))
+        self.assertEqual(bytes(far.got), b"one\r\ntwo\r\nthree\rfour\r\n\r\nlast")
+
+    def test_words_end_with_crlf(self):
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}", "GET", "/"])
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, err), (0, b""))
+        self.assertEqual(bytes(far.got), b"GET /\r\n")
+
+    def test_cr_and_lf_in_two_reads_stay_one_crlf(self):
+        # The CR ends one read of stdin: it is written and received before the LF exists.
+        with Recorder() as far:
+            p = subprocess.Popen([SOCKECHO, "send", "--crlf", f"127.0.0.1:{far.port}"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.addCleanup(p.stderr.close)
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(_kill_and_reap, p)
+            p.stdin.write(b"a\r")
+            p.stdin.flush()
+            self.assertEqual(far.wait_for(2), b"a\r")
+            p.stdin.write(b"\nb\n")
+            p.stdin.close()
+            rc = p.wait(timeout=T)
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, p.stdout.read(), p.stderr.read()), (0, b"", b""))
+        self.assertEqual(bytes(far.got), b"a\r\nb\r\n")
+
+    def test_binary_is_unchanged_but_for_lf(self):
+        data = bytes(range(256)) * 64
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"], input=data)
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, err), (0, b""))
+        want = bytearray()
+        prev = None
+        for b in data:
+            if b == 0x0A and prev != 0x0D:
+                want += b"\r"
+            want.append(b)
+            prev = b
+        self.assertSameBytes(far.got, want, "--crlf of binary data")
+
+    def test_replies_are_not_changed(self):
+        srv = self.server("--mode", "echo")
+        rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{srv.port}"], input=b"hi\nthere\n")
+        self.assertEqual((rc, out, err), (0, b"hi\r\nthere\r\n", b""))
+
+    def test_against_nc(self):
+        require_tool(self, "nc")
+        # OpenBSD nc: -l -v prints "Listening on 127.0.0.1 PORT" on stderr once it listens.
+        with Peer(["nc", "-v", "-l", "-N", "127.0.0.1", "0"], ready=r"Listening on \S+ (\d+)") as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"],
+                                        input=b"HELO x\nQUIT\n")
+            self.assertEqual(far.wait(), 0)
+            self.assertEqual(far.stdout(), b"HELO x\r\nQUIT\r\n")
         self.assertEqual((rc, out, err), (0, b"", b""))
 
 

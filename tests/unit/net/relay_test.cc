@@ -246,3 +246,19 @@ TEST_CASE("net::relay with a closed output drops the rest and half-closes withou
   CHECK(r.error == EPIPE);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
 }
+
+TEST_CASE("net::relay --crlf sends each LF as CRLF and a CRLF as one") {
+  Fixture f;
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  Fd in_read(p[0]), in_write(p[1]);
+  REQUIRE(write_all(in_write.get(), std::string_view("a\nb\r\n")).ok());
+  in_write.reset();
+  f.server_says("", true);
+  RelayOptions o;
+  o.crlf = true;
+  RelayResult r = relay(in_read.get(), "", *f.stream, f.out_write.get(), o);
+  CHECK(r.end == RelayEnd::peer_closed);
+  CHECK(r.sent == 6);
+  CHECK(Fixture::drain(f.server.get()) == "a\r\nb\r\n");
+}
