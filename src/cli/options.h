@@ -43,6 +43,7 @@ struct ServeOptions {
   bool reuseport = false;
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
+  bool hexdump = false;               // -x: every chunk read or written, on stdout
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
   net::AccessList access;             // --allow / --deny
   unsigned threads = 1;               // --threads: event loops, each on its own socket
@@ -60,6 +61,7 @@ struct SendOptions {
   std::string exit_word = "exit";
   bool verbose = false;
   bool crlf = false;   // --crlf: input line endings go out as CRLF
+  bool hexdump = false;  // -x: every chunk read or written, on stderr
   net::TlsConfig tls;  // --tls and its flags
 };
 

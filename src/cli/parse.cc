@@ -114,7 +114,8 @@ cxxopts::Options serve_options() {
   o.add_options("Output")
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
-      ("json", "print events as JSON lines");
+      ("json", "print events as JSON lines")
+      ("x,hexdump", "also print every chunk read or written as a hex dump");
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -136,7 +137,8 @@ cxxopts::Options send_options() {
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
       ("crlf", "send each input line ending as CRLF (a CRLF stays one); streams only")
-      ("v,verbose", "print connection details on stderr");
+      ("v,verbose", "print connection details on stderr")
+      ("x,hexdump", "print every chunk sent or received as a hex dump on stderr");
   add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
@@ -361,6 +363,8 @@ Command build_serve(const Result& r) {
   if (r.count("verbose") && r.count("quiet")) throw UsageError("-v/-q", "pick one");
   if (r.count("verbose")) o.verbosity = Verbosity::verbose;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
+  if (r.count("hexdump") && r.count("quiet")) throw UsageError("-x/-q", "pick one");
+  o.hexdump = r.count("hexdump") > 0;
   o.json = r.count("json") > 0;
   o.tls = tls_config(r, serve_options());
   validate_serve(o);
@@ -406,6 +410,7 @@ Command build_send(const Result& r) {
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
   o.crlf = r.count("crlf") > 0;
+  o.hexdump = r.count("hexdump") > 0;
   o.tls = tls_config(r, send_options());
   validate_send(o);
   return o;

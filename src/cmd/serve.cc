@@ -60,6 +60,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.once = o.once;
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
+  s.report_data = o.hexdump;
   s.proto = net::protocol_of(o.transport.type, o.transport.unix_domain);
   s.access = o.access;
   if (o.tls.enabled) {

@@ -138,10 +138,19 @@ class Relay {
         break;
       }
       if (r.status == IoStatus::error) return fail(RelayStep::send, r.error);
+      std::span<const char> written = m_pending.first(r.bytes);
       m_pending = m_pending.subspan(r.bytes);
       m_result.sent += r.bytes;
       m_last_write_progress = m_loop.now();
+      if (!report(Direction::sent, written)) return;
     }
+  }
+
+  // -x: false when the dump's output is gone, and the relay is ending for it.
+  bool report(Direction direction, std::span<const char> bytes) {
+    if (!m_options.on_data || m_options.on_data(direction, bytes)) return true;
+    output_failed(EPIPE);
+    return false;
   }
 
   // A write that makes no progress for drain_timeout (a peer that stopped reading) ends
@@ -176,7 +185,7 @@ class Relay {
       m_last_write_progress = m_loop.now();
       send_pending();
     }
-    if (m_stopped) return;
+    if (m_stopped || m_output_gone) return;
     if (is_word(chunk, m_options.input_exit_word)) end_input();
     else update_input();
     update_socket();
@@ -190,6 +199,7 @@ class Relay {
   }
 
   void half_close() {
+    if (m_fin_sent) return;
     IoResult r = m_stream.shutdown_write();
     m_fin_pending = r.blocked();
     m_fin_sent = r.ok();
@@ -292,6 +302,7 @@ class Relay {
     }
     m_result.received += r.bytes;
     if (m_output_gone) return;  // read only to be dropped
+    if (!report(Direction::received, std::span<const char>(m_from_sock.data(), r.bytes))) return;
     IoResult w = write_all(m_out, std::span<const char>(m_from_sock.data(), r.bytes));
     if (!w.ok()) return output_failed(w.error);
     if (m_options.on_reply_line && m_from_sock[r.bytes - 1] == '\n') m_options.on_reply_line();

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
+#include "net/direction.h"
 #include "net/stream.h"
 
 namespace sockecho::net {
@@ -22,6 +24,10 @@ struct RelayOptions {
   std::function<void()> on_reply_line;
   // Each input LF goes out as CRLF; a CRLF in the input stays one (send --crlf).
   bool crlf = false;
+  // -x: called with each chunk read from the stream (before it is written out) and each
+  // chunk the stream took. Returning false says its own output is gone (EPIPE): the relay
+  // ends as for a closed out_fd. May be empty.
+  std::function<bool(Direction, std::span<const char>)> on_data;
   // The bytes the kernel holds that the peer has not acknowledged (SIOCOUTQ on a TCP
   // socket, FIN included once sent). Set, the relay ends well only once this is 0 (after
   // the FIN), waiting for it as for silence. Empty: not checked (a Unix socket, whose

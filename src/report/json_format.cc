@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "overloaded.h"
+#include "report/hexdump.h"
 
 namespace sockecho::report {
 namespace {
@@ -172,6 +173,7 @@ std::string format_json(const Event& event) {
             }
             return out + "}}";
           },
+          [](const Data& e) { return format_data_json(e); },
       },
       event);
 }

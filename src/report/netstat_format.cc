@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "overloaded.h"
+#include "report/hexdump.h"
 #include <fmt/ranges.h>
 
 namespace sockecho::report {
@@ -176,6 +177,7 @@ std::string format_netstat(const Event& event) {
             }
             return out + " time=" + seconds(e.seconds);
           },
+          [](const Data& e) { return format_data_text(e); },
       },
       event);
 }
