@@ -173,6 +173,8 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
                                                : net::CloseReason::eof);
   if (r.end == net::RelayEnd::unacknowledged)
     throw Failure(fmt::format("send to {}: {} bytes not acknowledged", c.address, r.unacknowledged));
+  // stdout's (or the dump's) reader went away: the relay has closed the session politely.
+  if (r.failed == net::RelayStep::write_output && r.error == EPIPE) return ExitStatus::broken_pipe;
   if (tls && (r.failed == net::RelayStep::send || r.failed == net::RelayStep::receive)) {
     std::string why = tls_reason(stream, r.failed);
     if (!why.empty()) throw net::TlsError(fmt::format("tls with {}: {}", c.address, why));
@@ -274,6 +276,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     }
     net::Exchange x = net::exchange(c.fd.get(), *line, timeout, o.retries, on_data);
     sent += x.sent;
+    if (dump && dump->gone()) return ExitStatus::broken_pipe;
     // Nothing ever answered and this address refused: the name may have more addresses
     // (localhost is ::1 and 127.0.0.1); try the next before calling it a failure.
     while (x.status == net::ExchangeStatus::refused && !answered_once &&
@@ -295,6 +298,7 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     received += x.reply.size();
     if (x.reply.empty() || x.reply.back() != '\n') x.reply += '\n';
     net::IoResult w = net::write_all(STDOUT_FILENO, x.reply);
+    if (!w.ok() && w.error == EPIPE) return ExitStatus::broken_pipe;  // a datagram has no goodbye
     if (!w.ok()) net::throw_error(w.error, "write to stdout");
   }
   diag.closed(c.fd.get(), sent, received, net::CloseReason::eof);

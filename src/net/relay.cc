@@ -23,7 +23,8 @@ static_assert(k_chunk >= k_min_read);
 // 0: acknowledgements raise no epoll event, so this is a short poll, never a spin.
 constexpr auto k_ack_poll = 10ms;
 
-// Once stdout is gone, how long the peer may go on sending before we close regardless.
+// Once stdout is gone, how long the peer may go on sending before we close regardless,
+// when there is no drain_timeout to say it.
 constexpr auto k_output_linger = 2s;
 
 class Relay {
@@ -217,11 +218,6 @@ class Relay {
     watch_acks();
   }
 
-  std::chrono::milliseconds drain_limit() const {
-    if (!m_output_gone) return *m_options.drain_timeout;
-    return std::min<std::chrono::milliseconds>(*m_options.drain_timeout, k_output_linger);
-  }
-
   // Silence after the input ended: no data from the peer, and none of ours acknowledged.
   void arm_drain_timer() {
     if (!m_options.drain_timeout && !m_output_gone) return;
@@ -230,7 +226,7 @@ class Relay {
       return;
     }
     if (m_timer != 0) m_loop.cancel_timer(m_timer);
-    m_timer = m_loop.add_timer(m_last_activity + drain_limit(), [this] {
+    m_timer = m_loop.add_timer(m_last_activity + *m_options.drain_timeout, [this] {
       m_timer = 0;
       if (m_output_gone) return stop();
       if (m_loop.now() - m_last_activity < *m_options.drain_timeout) return arm_drain_timer();

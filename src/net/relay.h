@@ -63,8 +63,8 @@ struct RelayResult {
 //
 // When out_fd's reader has gone (EPIPE), the relay stops reading input, drops what it had
 // not sent, shuts down writing and reads and drops what the peer still sends until it
-// closes (at most 2 s, and at most drain_timeout), so that closing does not reset the
-// connection; it then ends failed at write_output with EPIPE.
+// closes (for at most drain_timeout from then, or 2 s without one), so that closing does
+// not reset the connection; it then ends failed at write_output with EPIPE.
 RelayResult relay(int in_fd, const std::string& preset_input, Stream& stream, int out_fd,
                   const RelayOptions& options);
 

@@ -11,7 +11,8 @@ enum class Format { netstat, json };
 
 // Writes events to the stream the runner chose, one line each, flushed per line so that
 // a script reading the LISTEN line sees it at once. Message events need Verbosity::verbose;
-// nothing is written when quiet.
+// nothing is written when quiet. When the stream's reader has gone (EPIPE), emit throws
+// OutputClosed (report/output_closed.h), then and on every later call.
 class Reporter {
  public:
   Reporter(std::FILE* out, Format format, Verbosity verbosity)
@@ -23,6 +24,7 @@ class Reporter {
   std::FILE* m_out;
   Format m_format;
   Verbosity m_verbosity;
+  bool m_closed = false;  // the reader went away
 };
 
 }  // namespace sockecho::report
