@@ -42,10 +42,10 @@ struct SocketInfo {
   Address local;
   Peer remote;
   std::uint32_t recv_q = 0;  // bytes the kernel holds unread (SIOCINQ)
-  std::uint32_t send_q = 0;  // bytes not yet acknowledged (SIOCOUTQ)
+  std::uint32_t send_q = 0;  // bytes not yet acknowledged (SIOCOUTQ); 0 for a Unix socket
 };
 
-// Reads the kernel's queue sizes for fd now.
+// Reads the kernel's queue sizes for fd now (Send-Q: TCP and UDP only; see service.cc).
 SocketInfo socket_info(Proto proto, int fd, const Address& local, const Peer& remote);
 
 // Why a client's connection ended. `error` and `reset` come with an errno.

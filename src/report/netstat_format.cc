@@ -141,7 +141,10 @@ std::string format_netstat(const Event& event) {
                                e.err.empty() ? "" : " err=" + e.err);
           },
           [](const Message& e) {
-            return fmt::format("get message from [{}]: {} -> {}", e.peer, printable(e.data),
+            // The tutorial wraps the peer in brackets: [127.0.0.1:51514]. An IPv6 peer has
+            // its own around the address, [::1]:61236, and gets no second pair.
+            const std::string peer = e.peer.starts_with('[') ? e.peer : "[" + e.peer + "]";
+            return fmt::format("get message from {}: {} -> {}", peer, printable(e.data),
                                printable(e.reply));
           },
           [](const Summary& e) {

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, UdpPeer, _kill_and_reap,
+from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, UdpPeer, _kill_and_reap, kv,
                      one_error_line, require_binary, require_tool, run_sockecho, run_timed,
                      upper)
 
@@ -560,6 +560,37 @@ class SendUdp(E2E):
             self.assertEqual(far.got, [b"hello"] * 3)
         self.assertEqual(rc, 1, err)
         one_error_line(self, err)
+
+    def closed_line(self, err):
+        lines = [l for l in err.decode().splitlines() if "CLOSED" in l.split()]
+        self.assertEqual(len(lines), 1, f"-v: no closing line: {err!r}")
+        return kv(lines[0])
+
+    def test_verbose_tx_counts_every_datagram_sent(self):
+        with UdpPeer(reply=None) as far:
+            rc, out, err = run_sockecho(["send", "--udp", "-v", "-w", "100ms", "--retries", "3",
+                                         f"127.0.0.1:{far.port}", "hello"])
+            self.assertEqual(far.got, [b"hello"] * 4)
+        self.assertEqual(rc, 1, err)
+        closed = self.closed_line(err)
+        self.assertEqual((closed["tx"], closed["rx"]), ("20", "0"))
+
+    def test_verbose_tx_counts_a_datagram_to_a_closed_port(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.connect(("127.0.0.1", 9))
+            port = s.getsockname()[1]
+            rc, out, err = run_sockecho(["send", "--udp", "-v", "--retries", "3",
+                                         f"127.0.0.1:{port}", "hello"])
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(self.closed_line(err)["tx"], "5", "the datagram went out; the port answered ICMP")
+
+    def test_verbose_tx_and_rx_when_answered(self):
+        srv = self.server(udp=True)
+        rc, out, err = run_sockecho(["send", "--udp", "-v", f"127.0.0.1:{srv.port}"], input=b"ab\ncde\n")
+        self.assertEqual((rc, out), (0, b"AB\nCDE\n"))
+        closed = self.closed_line(err)
+        self.assertEqual((closed["tx"], closed["rx"]), ("5", "5"))
 
     def test_no_server_exit_1_quickly(self):
         # Hold the port with a socket connected elsewhere: datagrams to it find no socket,

@@ -63,7 +63,9 @@ TEST_CASE("report::format_netstat prints messages as the tutorial server does") 
   CHECK(format_netstat(Message{"127.0.0.1:51514", "hello", "HELLO"}) ==
         "get message from [127.0.0.1:51514]: hello -> HELLO");
   CHECK(format_netstat(Message{"[::1]:5", std::string("a\0b\x1b", 4), "x"}) ==
-        "get message from [[::1]:5]: a\\x00b\\x1b -> x");
+        "get message from [::1]:5: a\\x00b\\x1b -> x");  // one pair of brackets
+  CHECK(format_netstat(Message{"pid=42,uid=1000", "hi", "HI"}) ==
+        "get message from [pid=42,uid=1000]: hi -> HI");
 }
 
 TEST_CASE("report::format_netstat summarises") {
