@@ -127,7 +127,8 @@ cxxopts::Options send_options() {
   add_transport(o);
   o.add_options("Client")
       ("w,timeout",
-       "stream: give up after this much silence once input ended (default 10s); "
+       "stream: give up after this much silence once input ended, or this long without "
+       "the peer taking or acknowledging bytes (default 10s); "
        "datagram: wait this long for each reply (default 1s)",
        cxxopts::value<std::string>(), "DUR")
       ("connect-timeout", "give up connecting after DUR (default 10s)",

@@ -172,7 +172,8 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
               : r.end == net::RelayEnd::failed ? net::CloseReason::error
                                                : net::CloseReason::eof);
   if (r.end == net::RelayEnd::unacknowledged)
-    throw Failure(fmt::format("send to {}: {} bytes not acknowledged", c.address, r.unacknowledged));
+    throw Failure(
+        fmt::format("send to {}: {} bytes not acknowledged", c.address, r.unacknowledged));
   // stdout's (or the dump's) reader went away: the relay has closed the session politely.
   if (r.failed == net::RelayStep::write_output && r.error == EPIPE) return ExitStatus::broken_pipe;
   if (tls && (r.failed == net::RelayStep::send || r.failed == net::RelayStep::receive)) {

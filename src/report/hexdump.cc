@@ -58,7 +58,9 @@ std::string base64(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  auto at = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     std::uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
     for (int shift = 18; shift >= 0; shift -= 6) out += k_alphabet[(v >> shift) & 0x3f];

@@ -20,8 +20,7 @@ std::string bytes_0_to(int n) {
 // closing offset line taken off.
 TEST_CASE("report::hexdump is hexdump -C's layout for 0, 1, 8, 15, 16 and 17 bytes") {
   CHECK(hexdump("") == "");
-  CHECK(hexdump("A") ==
-        "00000000  41                                                |A|\n");
+  CHECK(hexdump("A") == "00000000  41                                                |A|\n");
   CHECK(hexdump(std::string(8, '\0')) ==
         "00000000  00 00 00 00 00 00 00 00                           |........|\n");
   CHECK(hexdump("0123456789abcde") ==
@@ -53,9 +52,10 @@ TEST_CASE("report::hexdump prints every line: repeats are not squeezed into '*'"
   const std::string zeros =
       "00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n";
   std::string dump = hexdump(std::string(48, '\0'));
-  CHECK(dump == zeros +
-                    "00000010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n"
-                    "00000020  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n");
+  CHECK(dump ==
+        zeros +
+            "00000010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n"
+            "00000020  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n");
   CHECK(dump.find('*') == std::string::npos);
 }
 
