@@ -8,9 +8,10 @@ _sockecho_client_tls_opts='--tls --cafile --servername -k --insecure --pin --cer
     --tls-min'
 _sockecho_serve_opts="$_sockecho_transport_opts -b --bind --backlog --mode --exit-word
     --shutdown-word --max-clients --idle-timeout --once --reuseport --threads --unix-mode --allow --deny
-    --tls --cert --key --cafile --alpn --tls-min --handshake-timeout -v --verbose -q --quiet --json --timestamps"
+    --tls --cert --key --cafile --alpn --tls-min --handshake-timeout -v --verbose -q --quiet --json --timestamps
+    -x --hexdump"
 _sockecho_send_opts="$_sockecho_transport_opts -w --timeout --connect-timeout --retries
-    --exit-word -v --verbose --timestamps $_sockecho_client_tls_opts"
+    --exit-word --crlf -v --verbose -x --hexdump --timestamps $_sockecho_client_tls_opts"
 _sockecho_probe_opts="$_sockecho_transport_opts -w --timeout --concurrency --payload --echo
     --expect -c --count -i --interval --open $_sockecho_client_tls_opts --warn-expiry -q --quiet --json
     --timestamps"

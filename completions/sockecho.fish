@@ -92,6 +92,7 @@ complete -c sockecho -n $serve -s v -l verbose -d 'also print every message'
 complete -c sockecho -n $serve -s q -l quiet -d 'print only errors'
 complete -c sockecho -n $serve -l json -d 'print events as JSON lines'
 complete -c sockecho -n $serve -l timestamps -d 'start each line with its time, RFC 3339 UTC'
+complete -c sockecho -n $serve -s x -l hexdump -d 'also print every chunk read or written as a hex dump'
 
 # send
 set -l send '__sockecho_using send'
@@ -100,6 +101,8 @@ complete -c sockecho -n $send -s w -l timeout -x \
 complete -c sockecho -n $send -l connect-timeout -x -d 'give up connecting after DUR (default 10s)'
 complete -c sockecho -n $send -l retries -x -d 'datagram: send each at most N+1 times (default 0)'
 complete -c sockecho -n $send -l exit-word -x -d 'interactive: sent, then the session ends (default exit)'
+complete -c sockecho -n $send -l crlf -d 'send each input line ending as CRLF (streams only)'
+complete -c sockecho -n $send -s x -l hexdump -d 'print every chunk sent or received as a hex dump on stderr'
 complete -c sockecho -n $send -s v -l verbose -d 'print connection details on stderr'
 complete -c sockecho -n $send -l timestamps -d 'start each -v line with its time, RFC 3339 UTC'
 complete -c sockecho -n '__sockecho_send_needs_target; and not __fish_contains_opt unix' \

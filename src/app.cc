@@ -14,7 +14,9 @@
 #include "cmd/serve.h"
 #include "net/tls_error.h"
 #include "exit_status.h"
+#include "failure.h"
 #include "overloaded.h"
+#include "report/output_closed.h"
 #include "net/sys.h"
 
 namespace sockecho {
@@ -29,7 +31,9 @@ int report_error(std::string_view message, ExitStatus status) {
 }  // namespace
 
 int app_main(int argc, char** argv) {
-  // A peer that goes away must be an error value from send(2), never a silent death.
+  // A peer that goes away must be an error value from send(2), never a silent death; so
+  // must a closed stdout (EPIPE), which the commands answer by closing their connections
+  // cleanly and exiting 141, as a shell reports SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   try {
     net::open_std_fds();
@@ -38,7 +42,9 @@ int app_main(int argc, char** argv) {
         Overloaded{
             [](const cli::HelpRequest& h) {
               net::IoResult r = net::write_all(STDOUT_FILENO, h.text);
-              return r.ok() ? ExitStatus::ok : ExitStatus::failure;
+              return r.ok()                ? ExitStatus::ok
+                     : r.error == EPIPE ? ExitStatus::broken_pipe
+                                           : ExitStatus::failure;
             },
             [](const cli::ServeOptions& o) { return cmd::run_serve(o); },
             [](const cli::SendOptions& o) { return cmd::run_send(o); },
@@ -46,12 +52,17 @@ int app_main(int argc, char** argv) {
         },
         command);
     return static_cast<int>(status);
+  } catch (const report::OutputClosed&) {
+    // stdout's (or the diagnostics') reader went away: end quietly, as SIGPIPE would.
+    return static_cast<int>(ExitStatus::broken_pipe);
   } catch (const cli::UsageError& e) {
     return report_error(e.what(), ExitStatus::usage);
   } catch (const std::system_error& e) {
     // fmt::system_error reads "<context>: <strerror>"; getaddrinfo errors likewise.
     return report_error(e.what(), ExitStatus::failure);
   } catch (const net::TlsError& e) {
+    return report_error(e.what(), ExitStatus::failure);
+  } catch (const Failure& e) {
     return report_error(e.what(), ExitStatus::failure);
   } catch (const std::bad_alloc&) {
     return report_error("out of memory", ExitStatus::failure);

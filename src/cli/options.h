@@ -44,6 +44,7 @@ struct ServeOptions {
   Verbosity verbosity = Verbosity::normal;
   bool json = false;
   bool timestamps = false;  // --timestamps: each text line starts with its time
+  bool hexdump = false;               // -x: every chunk read or written, on stdout
   std::optional<unsigned> unix_mode;  // --unix-mode: the socket file's permission bits
   net::AccessList access;             // --allow / --deny
   unsigned threads = 1;               // --threads: event loops, each on its own socket
@@ -61,6 +62,8 @@ struct SendOptions {
   std::string exit_word = "exit";
   bool verbose = false;
   bool timestamps = false;  // --timestamps: each -v line starts with its time
+  bool crlf = false;   // --crlf: input line endings go out as CRLF
+  bool hexdump = false;  // -x: every chunk read or written, on stderr
   net::TlsConfig tls;  // --tls and its flags
 };
 

@@ -115,7 +115,8 @@ cxxopts::Options serve_options() {
       ("v,verbose", "also print every message")
       ("q,quiet", "print only errors")
       ("json", "print events as JSON lines")
-      ("timestamps", "start each line with its time, RFC 3339 UTC (JSON has a time key anyway)");
+      ("timestamps", "start each line with its time, RFC 3339 UTC (JSON has a time key anyway)")
+      ("x,hexdump", "also print every chunk read or written as a hex dump");
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
@@ -127,7 +128,8 @@ cxxopts::Options send_options() {
   add_transport(o);
   o.add_options("Client")
       ("w,timeout",
-       "stream: give up after this much silence once input ended (default 10s); "
+       "stream: give up after this much silence once input ended, or this long without "
+       "the peer taking or acknowledging bytes (default 10s); "
        "datagram: wait this long for each reply (default 1s)",
        cxxopts::value<std::string>(), "DUR")
       ("connect-timeout", "give up connecting after DUR (default 10s)",
@@ -136,7 +138,9 @@ cxxopts::Options send_options() {
        cxxopts::value<std::string>(), "N")
       ("exit-word", "interactive: this line is sent, then the session ends (default exit)",
        cxxopts::value<std::string>(), "WORD")
+      ("crlf", "send each input line ending as CRLF (a CRLF stays one); streams only")
       ("v,verbose", "print connection details on stderr")
+      ("x,hexdump", "print every chunk sent or received as a hex dump on stderr")
       ("timestamps", "start each -v line with its time, RFC 3339 UTC");
   add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
@@ -363,6 +367,8 @@ Command build_serve(const Result& r) {
   if (r.count("verbose") && r.count("quiet")) throw UsageError("-v/-q", "pick one");
   if (r.count("verbose")) o.verbosity = Verbosity::verbose;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;
+  if (r.count("hexdump") && r.count("quiet")) throw UsageError("-x/-q", "pick one");
+  o.hexdump = r.count("hexdump") > 0;
   o.json = r.count("json") > 0;
   o.timestamps = r.count("timestamps") > 0;
   o.tls = tls_config(r, serve_options());
@@ -408,6 +414,8 @@ Command build_send(const Result& r) {
   if (r.count("retries")) o.retries = static_cast<unsigned>(number(r, "retries", 0, 1000));
   if (r.count("exit-word")) o.exit_word = string_of(r, "exit-word");
   o.verbose = r.count("verbose") > 0;
+  o.crlf = r.count("crlf") > 0;
+  o.hexdump = r.count("hexdump") > 0;
   o.timestamps = r.count("timestamps") > 0;
   o.tls = tls_config(r, send_options());
   validate_send(o);

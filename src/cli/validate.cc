@@ -74,6 +74,8 @@ void validate_send(const SendOptions& o) {
   validate_transport(o.transport);
   if (o.retries > 0 && o.transport.type == net::SockType::stream)
     throw UsageError("--retries", "goes with --udp only (a stream resends by itself)");
+  if (o.crlf && o.transport.type == net::SockType::datagram)
+    throw UsageError("--crlf", "goes with a stream only (a datagram is a line without its end)");
   validate_tls(o.tls, o.transport);
   validate_tls_client(o.tls);
 }

@@ -39,7 +39,8 @@ void validate_tls_client(const net::TlsConfig& tls);
 // the shutdown word against the exit word; a Unix server's path; validate_tls.
 void validate_serve(const ServeOptions& o);
 
-// send: --retries is for datagram sockets; validate_tls and validate_tls_client.
+// send: --retries is for datagram sockets, --crlf for streams; validate_tls and
+// validate_tls_client.
 void validate_send(const SendOptions& o);
 
 // probe: --echo (or --expect) needs a payload to send; validate_tls and validate_tls_client.

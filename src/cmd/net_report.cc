@@ -59,6 +59,10 @@ std::string_view reason_name(net::RefuseReason reason) {
   return "?";
 }
 
+std::string_view direction_mark(net::Direction direction) {
+  return direction == net::Direction::received ? "<" : ">";
+}
+
 std::string errno_name(int error) {
   if (error == 0) return "";
   const char* name = ::strerrorname_np(error);
@@ -120,6 +124,10 @@ report::Event to_report(const net::ServiceEvent& event) {
                                    std::string(net::strip_padding(e.reply)),
                                    e.data,
                                    e.reply};
+          },
+          [](const net::DataEvent& e) -> report::Event {
+            return report::Data{std::string(direction_mark(e.direction)), peer_name(e.peer),
+                                e.bytes};
           },
       },
       event);

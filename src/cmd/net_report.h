@@ -19,6 +19,7 @@ std::string_view proto_name(net::Proto proto);          // tcp, udp, unix, unixd
 std::string_view reason_name(net::CloseReason reason);  // eof, exit-word, ...
 std::string_view reason_name(net::RefuseReason reason); // denied, max-clients, error
 std::string errno_name(int error);                      // "ENOMEM"; "" for 0
+std::string_view direction_mark(net::Direction direction);  // "<" received, ">" sent
 
 // "127.0.0.1:51514"; a Unix client as "pid=1234,uid=1000" (or "*" when unknown).
 std::string peer_name(const net::Peer& peer);

@@ -16,9 +16,11 @@
 #include "net/socket.h"
 #include "net/sys.h"
 #include "cmd/net_report.h"
+#include "failure.h"
 #include "net/stream.h"
 #include "net/tls_error.h"
 #include "net/tls_stream.h"
+#include "report/hexdump.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -82,6 +84,28 @@ class Diagnostics {
   std::chrono::steady_clock::time_point m_started;
 };
 
+// -x: each chunk sent or received as a hex dump on stderr, so stdout stays the replies.
+// A stderr whose reader went away says so (false), and the session ends as for stdout.
+class HexDump {
+ public:
+  explicit HexDump(const net::Address& peer) : m_peer(peer.to_string()) {}
+
+  bool operator()(net::Direction direction, std::string_view bytes) {
+    std::string text = report::format_data_text(
+        report::Data{std::string(direction_mark(direction)), m_peer, std::string(bytes)});
+    text += '\n';
+    net::IoResult w = net::write_all(STDERR_FILENO, text);
+    if (!w.ok() && w.error == EPIPE) m_gone = true;
+    return !m_gone;
+  }
+
+  bool gone() const { return m_gone; }
+
+ private:
+  std::string m_peer;
+  bool m_gone = false;
+};
+
 [[noreturn]] void network_failure(int error, std::string_view what, const net::Address& peer) {
   net::throw_error(error, fmt::format("{} {}", what, peer));
 }
@@ -126,6 +150,16 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   net::RelayOptions ro;
   ro.drain_timeout = o.timeout.value_or(k_stream_drain_default);
+  ro.crlf = o.crlf;
+  HexDump dump(c.address);
+  if (o.hexdump)
+    ro.on_data = [&dump](net::Direction d, std::span<const char> bytes) {
+      return dump(d, std::string_view(bytes.data(), bytes.size()));
+    };
+  // Exit 0 means the peer's TCP has every byte: the relay waits for the kernel's send
+  // queue to empty. A Unix socket has no such queue (SIOCOUTQ there counts buffer memory):
+  // what is written is in the peer's socket.
+  if (c.address.is_inet()) ro.kernel_unacknowledged = [fd] { return net::queued_out(fd); };
   if (interactive) {
     ro.input_exit_word = o.exit_word;
     ro.on_reply_line = prompt;
@@ -134,9 +168,15 @@ ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address
   net::RelayResult r = net::relay(o.words ? -1 : STDIN_FILENO, o.words.value_or(""), stream,
                                   STDOUT_FILENO, ro);
   diag.closed(stream.fd(), r.sent, r.received,
-              r.end == net::RelayEnd::drain_timeout ? net::CloseReason::timeout
-              : r.end == net::RelayEnd::failed      ? net::CloseReason::error
-                                                    : net::CloseReason::eof);
+              r.end == net::RelayEnd::drain_timeout || r.end == net::RelayEnd::unacknowledged
+                  ? net::CloseReason::timeout
+              : r.end == net::RelayEnd::failed ? net::CloseReason::error
+                                               : net::CloseReason::eof);
+  if (r.end == net::RelayEnd::unacknowledged)
+    throw Failure(
+        fmt::format("send to {}: {} bytes not acknowledged", c.address, r.unacknowledged));
+  // stdout's (or the dump's) reader went away: the relay has closed the session politely.
+  if (r.failed == net::RelayStep::write_output && r.error == EPIPE) return ExitStatus::broken_pipe;
   if (tls && (r.failed == net::RelayStep::send || r.failed == net::RelayStep::receive)) {
     std::string why = tls_reason(stream, r.failed);
     if (!why.empty()) throw net::TlsError(fmt::format("tls with {}: {}", c.address, why));
@@ -213,7 +253,16 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
 
   LineReader reader = o.words ? LineReader(*o.words) : LineReader(STDIN_FILENO);
 
+  // Bytes sent count every datagram that went out, retries included, answered or not.
   std::uint64_t sent = 0, received = 0;
+  std::optional<HexDump> dump;
+  net::DatagramHook on_data;
+  auto dump_to = [&](const net::Address& peer) {
+    if (!o.hexdump) return;
+    dump.emplace(peer);
+    on_data = [&dump](net::Direction d, std::string_view bytes) { (*dump)(d, bytes); };
+  };
+  dump_to(c.address);
   bool answered_once = false;
   for (;;) {
     if (interactive) prompt();
@@ -221,16 +270,24 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
     if (!line) break;
     if (net::is_word(*line, o.exit_word)) {
       // The server answers the exit word with silence: send it and go, as the tutorial does.
-      net::send_some(c.fd.get(), *line);
+      net::IoResult w = net::send_some(c.fd.get(), *line);
+      if (w.ok()) {
+        sent += w.bytes;
+        if (on_data) on_data(net::Direction::sent, std::string_view(*line).substr(0, w.bytes));
+      }
       break;
     }
-    net::Exchange x = net::exchange(c.fd.get(), *line, timeout, o.retries);
+    net::Exchange x = net::exchange(c.fd.get(), *line, timeout, o.retries, on_data);
+    sent += x.sent;
+    if (dump && dump->gone()) return ExitStatus::broken_pipe;
     // Nothing ever answered and this address refused: the name may have more addresses
     // (localhost is ::1 and 127.0.0.1); try the next before calling it a failure.
     while (x.status == net::ExchangeStatus::refused && !answered_once &&
            next_address < addresses.size()) {
       connect_next();
-      x = net::exchange(c.fd.get(), *line, timeout, o.retries);
+      dump_to(c.address);
+      x = net::exchange(c.fd.get(), *line, timeout, o.retries, on_data);
+      sent += x.sent;
     }
     if (x.status == net::ExchangeStatus::timeout) {
       diag.closed(c.fd.get(), sent, received, net::CloseReason::timeout);
@@ -241,10 +298,10 @@ ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Addre
       network_failure(x.error, "send to", c.address);
     }
     answered_once = true;
-    sent += line->size();
     received += x.reply.size();
     if (x.reply.empty() || x.reply.back() != '\n') x.reply += '\n';
     net::IoResult w = net::write_all(STDOUT_FILENO, x.reply);
+    if (!w.ok() && w.error == EPIPE) return ExitStatus::broken_pipe;  // a datagram has no goodbye
     if (!w.ok()) net::throw_error(w.error, "write to stdout");
   }
   diag.closed(c.fd.get(), sent, received, net::CloseReason::eof);

@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <functional>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -18,6 +20,7 @@
 #include "net/stream_server.h"
 #include "net/unix_socket_file.h"
 #include "cmd/net_report.h"
+#include "report/output_closed.h"
 #include "report/reporter.h"
 
 namespace sockecho::cmd {
@@ -60,6 +63,7 @@ net::ServiceOptions service_options(const cli::ServeOptions& o) {
   s.once = o.once;
   s.report_connections = o.verbosity != cli::Verbosity::quiet;
   s.report_messages = o.verbosity == cli::Verbosity::verbose;
+  s.report_data = o.hexdump;
   s.proto = net::protocol_of(o.transport.type, o.transport.unix_domain);
   s.access = o.access;
   if (o.tls.enabled) {
@@ -93,12 +97,21 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
   // Every loop of --threads reports LISTEN for the one socket they share: say it once.
   // (The loops start on this thread, before any other thread runs.)
   bool listen_reported = false;
-  auto sink = [&reporter, &listen_reported](const net::ServiceEvent& e) {
+  // When stdout's reader goes away (`serve -v | head -1`), serve ends as on SIGTERM
+  // (finishing with every client, closing each cleanly), prints nothing more, and exits
+  // 141, as a shell reports SIGPIPE. Events come from every thread of --threads.
+  std::atomic<bool> output_closed{false};
+  std::function<void()> stop_everything;  // set before the first event
+  auto sink = [&](const net::ServiceEvent& e) {
     if (std::holds_alternative<net::ListenEvent>(e)) {
       if (listen_reported) return;
       listen_reported = true;
     }
-    reporter.emit(to_report(e));
+    try {
+      reporter.emit(to_report(e));
+    } catch (const report::OutputClosed&) {
+      if (!output_closed.exchange(true)) stop_everything();
+    }
   };
 
   std::shared_ptr<net::Fd> socket;
@@ -120,6 +133,7 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
       worker->loop.post([worker] { worker->service->shutdown(); });
     }
   };
+  stop_everything = stop_all;
   net::ServiceOptions options = service_options(o);
   const bool shared = o.threads > 1;
   if (shared) {
@@ -165,6 +179,7 @@ ExitStatus run_serve(const cli::ServeOptions& o) {
     if (!failure) failure = w->failure;
   }
   if (failure) std::rethrow_exception(failure);
+  if (output_closed) return ExitStatus::broken_pipe;
   reporter.emit(to_report(total(workers)));
   return ExitStatus::ok;
 }

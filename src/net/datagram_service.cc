@@ -63,6 +63,9 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
   }
   ++m_stats.messages;
   m_stats.rx += datagram.size();
+  if (m_options.report_data)
+    emit(DataEvent{Peer{peer, std::nullopt}, Direction::received,
+                   std::string(datagram.data(), datagram.size())});
   if (truncated) ++m_stats.errors;  // a cut datagram is not answered: the reply would lie
   std::string_view text(datagram.data(), datagram.size());
   bool is_exit = is_word(text, m_options.exit_word);
@@ -77,8 +80,14 @@ void DatagramService::handle(std::span<char> datagram, const Address& peer, bool
     if (m_options.mode != Mode::discard) {
       IoResult sent = send_datagram(m_socket->get(), datagram, peer.get(), peer.size());
       // A full send buffer drops the reply, as the network may: UDP promises no more.
-      if (!sent.ok()) ++m_stats.errors;
-      else m_stats.tx += sent.bytes;
+      if (!sent.ok()) {
+        ++m_stats.errors;
+      } else {
+        m_stats.tx += sent.bytes;
+        if (m_options.report_data)
+          emit(DataEvent{Peer{peer, std::nullopt}, Direction::sent,
+                         std::string(datagram.data(), sent.bytes)});
+      }
     }
   }
   if (is_shutdown && m_options.on_shutdown_word) {

@@ -18,7 +18,11 @@ Proto protocol_of(SockType type, bool unix_domain) {
 }
 
 SocketInfo socket_info(Proto proto, int fd, const Address& local, const Peer& remote) {
-  return SocketInfo{proto, local, remote, queued_in(fd), queued_out(fd)};
+  // A Unix socket keeps nothing to send: a write puts the bytes straight into the peer's
+  // receive queue (its Recv-Q). SIOCOUTQ there is the buffer memory those bytes are
+  // charged (768 for a 3-byte message), not a count of bytes, so it is not shown.
+  const bool unix_domain = proto == Proto::unix_stream || proto == Proto::unix_datagram;
+  return SocketInfo{proto, local, remote, queued_in(fd), unix_domain ? 0u : queued_out(fd)};
 }
 
 ServiceStats& ServiceStats::operator+=(const ServiceStats& other) {

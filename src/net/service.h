@@ -17,6 +17,7 @@
 
 #include "net/access_list.h"
 #include "net/address.h"
+#include "net/direction.h"
 #include "net/resolver.h"
 #include "net/socket.h"
 #include "net/tls_context.h"
@@ -41,10 +42,10 @@ struct SocketInfo {
   Address local;
   Peer remote;
   std::uint32_t recv_q = 0;  // bytes the kernel holds unread (SIOCINQ)
-  std::uint32_t send_q = 0;  // bytes not yet acknowledged (SIOCOUTQ)
+  std::uint32_t send_q = 0;  // bytes not yet acknowledged (SIOCOUTQ); 0 for a Unix socket
 };
 
-// Reads the kernel's queue sizes for fd now.
+// Reads the kernel's queue sizes for fd now (Send-Q: TCP and UDP only; see service.cc).
 SocketInfo socket_info(Proto proto, int fd, const Address& local, const Peer& remote);
 
 // Why a client's connection ended. `error` and `reset` come with an errno.
@@ -105,7 +106,16 @@ struct MessageEvent {
   std::string reply;  // as sent back for it; empty in discard mode
 };
 
-using ServiceEvent = std::variant<ListenEvent, AcceptEvent, CloseEvent, RefuseEvent, MessageEvent>;
+// One chunk read from or written to a client (a stream read or write, a datagram), for
+// -x/--hexdump: reported only with ServiceOptions::report_data.
+struct DataEvent {
+  Peer peer;
+  Direction direction = Direction::received;
+  std::string bytes;  // as read or written: before the transform, after it
+};
+
+using ServiceEvent =
+    std::variant<ListenEvent, AcceptEvent, CloseEvent, RefuseEvent, MessageEvent, DataEvent>;
 using EventSink = std::function<void(const ServiceEvent&)>;
 
 struct ServiceStats {
@@ -129,6 +139,7 @@ struct ServiceOptions {
   bool once = false;
   bool report_connections = true;  // LISTEN/ESTABLISHED/CLOSED/REFUSED events
   bool report_messages = false;    // one MessageEvent per line (-v)
+  bool report_data = false;        // one DataEvent per chunk read or written (-x)
   Proto proto = Proto::tcp;
   AccessList access;               // --allow / --deny, checked at accept and per datagram
   // Under --tls: every client's stream is a TlsStream of this context, and must finish

@@ -168,6 +168,7 @@ void StreamSession::read_once() {
   m_rx += r.bytes;
   m_ctx.stats.rx += r.bytes;
   ++m_ctx.stats.messages;
+  report_data(Direction::received, buf.first(r.bytes));
 
   WordWatcher::Verdict v = m_words.scan(std::string_view(buf.data(), r.bytes));
   std::span<char> reply = buf.first(v.keep);
@@ -201,6 +202,13 @@ void StreamSession::report_messages(std::string_view data, std::string_view repl
   });
 }
 
+// -x: the chunk as it was read (before the transform) or written. Nothing is copied
+// without the option.
+void StreamSession::report_data(Direction direction, std::span<const char> bytes) {
+  if (!m_ctx.options.report_data) return;
+  m_ctx.emit(DataEvent{m_peer, direction, std::string(bytes.data(), bytes.size())});
+}
+
 // Writes data now, queueing what the stream will not take. False when the session closed.
 bool StreamSession::write_or_queue(std::span<const char> data) {
   if (data.empty()) return true;
@@ -215,6 +223,7 @@ bool StreamSession::write_or_queue(std::span<const char> data) {
     else m_write_wants = r.status;
     m_tx += sent;
     m_ctx.stats.tx += sent;
+    if (sent > 0) report_data(Direction::sent, data.first(sent));
   }
   if (sent < data.size()) {
     std::span<const char> rest = data.subspan(sent);
@@ -239,6 +248,7 @@ bool StreamSession::flush() {
       fail(r.error);
       return false;
     }
+    report_data(Direction::sent, m_pending.first(r.bytes));
     m_pending = m_pending.subspan(r.bytes);
     m_tx += r.bytes;
     m_ctx.stats.tx += r.bytes;
@@ -285,7 +295,10 @@ void StreamSession::end_writing() {
 
 void StreamSession::discard_input() {
   IoResult r = m_stream->read(m_ctx.scratch);
-  if (r.ok()) return;
+  if (r.ok()) {
+    report_data(Direction::received, std::span<const char>(m_ctx.scratch).first(r.bytes));
+    return;
+  }
   if (r.blocked()) {
     if (r.status != m_read_wants) {
       m_read_wants = r.status;

@@ -83,6 +83,7 @@ class StreamSession final : public EventLoop::Handler {
   void established();
   void read_once();
   void report_messages(std::string_view data, std::string_view reply);
+  void report_data(Direction direction, std::span<const char> bytes);
   bool write_or_queue(std::span<const char> data);
   bool flush();
   void after_drained();

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "report/data_event.h"
 #include "report/rtt_stats.h"
 
 namespace sockecho::report {
@@ -142,6 +143,6 @@ struct ProbeSummary {
 };
 
 using Event = std::variant<Listen, Established, Closed, Refused, Message, Summary, ProbeResult,
-                           ProbeStats, ProbeSummary>;
+                           ProbeStats, ProbeSummary, Data>;
 
 }  // namespace sockecho::report

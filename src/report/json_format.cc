@@ -4,6 +4,7 @@
 
 #include "overloaded.h"
 #include "report/base64.h"
+#include "report/hexdump.h"
 
 namespace sockecho::report {
 namespace {
@@ -57,7 +58,7 @@ std::string json_or_null(const std::string& s) { return s.empty() ? "null" : jso
 
 std::string tls_fields(const std::optional<TlsInfo>& t) {
   if (!t) return "";
-  return fmt::format(R"(,"tls_version":{},"cipher":{},"alpn":{},"sni":{},"peer":{})",
+  return fmt::format(R"(,"tls_version":{},"cipher":{},"alpn":{},"sni":{},"peer_subject":{})",
                      json_or_null(t->version), json_or_null(t->cipher), json_or_null(t->alpn),
                      json_or_null(t->sni), json_or_null(t->peer));
 }
@@ -196,6 +197,12 @@ std::string format_json(const Event& event, Clock::time_point time) {
               out += fmt::format("{}{}:{}", i ? "," : "", json_string(e.resolved[i].first),
                                  string_array(e.resolved[i].second));
             return out + "}}";
+          },
+          [&](const Data& e) {
+            return head("data", time) +
+                   fmt::format(R"(,"dir":{},"peer":{},"len":{},"data_b64":"{}"}})",
+                               json_string(e.dir), json_string(e.peer), e.bytes.size(),
+                               base64(e.bytes));
           },
       },
       event);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "overloaded.h"
+#include "report/hexdump.h"
 #include <fmt/ranges.h>
 
 namespace sockecho::report {
@@ -140,7 +141,10 @@ std::string format_netstat(const Event& event) {
                                e.err.empty() ? "" : " err=" + e.err);
           },
           [](const Message& e) {
-            return fmt::format("get message from [{}]: {} -> {}", e.remote, printable(e.data),
+            // The tutorial wraps the peer in brackets: [127.0.0.1:51514]. An IPv6 peer has
+            // its own around the address, [::1]:61236, and gets no second pair.
+            const std::string peer = e.remote.starts_with('[') ? e.remote : "[" + e.remote + "]";
+            return fmt::format("get message from {}: {} -> {}", peer, printable(e.data),
                                printable(e.reply));
           },
           [](const Summary& e) {
@@ -176,6 +180,7 @@ std::string format_netstat(const Event& event) {
             }
             return out + " time=" + seconds(e.seconds);
           },
+          [](const Data& e) { return format_data_text(e); },
       },
       event);
 }

@@ -1,9 +1,14 @@
 #include "report/reporter.h"
 
+#include <stdio_ext.h>
+
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include "report/json_format.h"
 #include "report/netstat_format.h"
+#include "report/output_closed.h"
 
 namespace sockecho::report {
 
@@ -23,6 +28,7 @@ void Reporter::text(std::string_view line, Clock::time_point when) {
 
 // One fwrite for all the lines of an event, so that lines from several threads do not mix.
 void Reporter::write(std::string_view lines, Clock::time_point when) {
+  if (m_closed) throw OutputClosed();
   std::string out;
   const std::string prefix =
       m_timestamps && m_format == Format::netstat ? rfc3339(when) + " " : std::string();
@@ -34,8 +40,18 @@ void Reporter::write(std::string_view lines, Clock::time_point when) {
     out += '\n';
     start = end + 1;
   }
-  std::fwrite(out.data(), 1, out.size(), m_out);
-  std::fflush(m_out);
+  const bool written = std::fwrite(out.data(), 1, out.size(), m_out) == out.size();
+  if (std::fflush(m_out) == 0 && written) return;
+  const int error = errno;
+  if (error == EPIPE) {
+    // Nobody reads any more: drop what stdio still holds, so that exit() does not try
+    // again, and say so to the runner.
+    m_closed = true;
+    __fpurge(m_out);
+    std::clearerr(m_out);
+    throw OutputClosed();
+  }
+  std::clearerr(m_out);  // anything else (ENOSPC on a file, say) loses this line only
 }
 
 }  // namespace sockecho::report

@@ -19,6 +19,9 @@ enum class Format { netstat, json };
 // Every event has a time: when it is emitted, unless the runner says when it happened
 // (probe's rows, printed after the probes). JSON carries it as "time"; with timestamps,
 // each text line starts with it and a space (JSON lines have it already: no prefix).
+//
+// When the stream's reader has gone (EPIPE), emit and text throw OutputClosed
+// (report/output_closed.h), then and on every later call.
 class Reporter {
  public:
   Reporter(std::FILE* out, Format format, Verbosity verbosity, bool timestamps = false,
@@ -47,6 +50,7 @@ class Reporter {
   Verbosity m_verbosity;
   bool m_timestamps;
   std::function<Clock::time_point()> m_now;
+  bool m_closed = false;  // the reader went away
 };
 
 }  // namespace sockecho::report

@@ -26,7 +26,7 @@ _SOCKET = {"proto": "string", "local": "string", "remote": "string", "state": "s
 _TCP = {"rtt_ms": "number|null", "rttvar_ms": "number", "retransmits": "integer",
         "cwnd": "integer"}
 _TLS_SESSION = {"tls_version": "string|null", "cipher": "string|null", "alpn": "string|null",
-                "sni": "string|null", "peer": "string|null"}
+                "sni": "string|null", "peer_subject": "string|null"}
 _TLS_CHECK = {"tls_ms": "number|null", "tls_version": "string|null", "cipher": "string|null",
               "alpn": "string|null", "subject": "string|null", "issuer": "string|null",
               "san": "array<string>|null", "not_before": "string|null",
@@ -52,6 +52,8 @@ SCHEMA = {
     "message": _keys({"proto": "string", "local": "string", "remote": "string",
                       "data": "string", "reply": "string", "data_b64": "string",
                       "reply_b64": "string"}),
+    "data": _keys({"dir": "string", "peer": "string", "len": "integer",
+                   "data_b64": "string"}),
     "summary": _keys({"clients": "integer", "refused": "integer", "rx": "integer",
                       "tx": "integer", "messages": "integer", "errors": "integer",
                       "duration_s": "number"}),

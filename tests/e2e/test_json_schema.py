@@ -358,7 +358,7 @@ class TlsEvents(JsonCase):
         c.sendall(b"tls\n")
         self.assertEqual(c.recv(10), b"TLS\n")
         est = json_schema.check_line(srv.expect(lambda f: '"established"' in " ".join(f)))
-        self.assertEqual((est["tls_version"], est["sni"], est["alpn"], est["peer"]),
+        self.assertEqual((est["tls_version"], est["sni"], est["alpn"], est["peer_subject"]),
                          (c.version(), "localhost", None, None))
         self.assertEqual(est["cipher"], c.cipher()[0])
         self.assertIn("rtt_ms", est)

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import pty
+import re
 import select
 import socket
 import struct
@@ -12,8 +13,9 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, SOCKECHO, T, SilentTcpListener, UdpPeer, _kill_and_reap,
-                     one_error_line, require_binary, run_sockecho, run_timed, upper)
+from harness import (E2E, SOCKECHO, T, Peer, SilentTcpListener, UdpPeer, _kill_and_reap, kv,
+                     one_error_line, require_binary, require_tool, run_sockecho, run_timed,
+                     upper)
 
 
 def setUpModule():
@@ -278,6 +280,222 @@ class SendTcpFailures(E2E):
         self.assertLess(secs, 5)
 
 
+class StalledListener:
+    """A listener with a small receive buffer that accepts and never reads (None: reads
+    pace bytes every interval seconds, a slow but live reader)."""
+
+    def __init__(self, pace=None, interval=0.05):
+        self.sock = socket.socket()
+        # Set before listen: the accepted socket inherits it, and the window stays small.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.pace = pace
+        self.interval = interval
+        self.got = 0
+        self.conn = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.sock.settimeout(T)
+        try:
+            self.conn, _ = self.sock.accept()
+        except OSError:
+            return
+        if self.pace is None:
+            return
+        self.conn.settimeout(T)
+        while not self._stop.wait(self.interval):
+            try:
+                b = self.conn.recv(self.pace)
+            except OSError:
+                return
+            if not b:
+                return
+            self.got += len(b)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=T)
+        if self.conn is not None:
+            self.conn.close()
+        self.sock.close()
+        return False
+
+
+NOT_ACKED = r"^sockecho: send to 127\.0\.0\.1:(\d+): (\d+) bytes not acknowledged\n$"
+
+
+class SendDelivery(E2E):
+    """Exit 0 means the peer's TCP has every byte; -w bounds a write that makes no progress."""
+
+    def test_peer_that_stops_reading_is_exit_1_within_w(self):
+        data = os.urandom(8 * 1024 * 1024)
+        with StalledListener() as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "1s", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=T)
+        self.assertEqual((rc, out), (1, b""), err)
+        m = re.match(NOT_ACKED, err.decode())
+        self.assertIsNotNone(m, f"stderr={err!r}")
+        self.assertEqual(int(m.group(1)), far.port)
+        self.assertGreater(int(m.group(2)), 0)
+        self.assertLessEqual(int(m.group(2)), len(data))
+        self.assertGreaterEqual(secs, 0.9, "gave up before -w 1s without progress")
+        self.assertLess(secs, 2.5, "a stalled write outlived -w 1s by far")
+
+    def test_input_end_with_bytes_unacknowledged_is_exit_1(self):
+        # Small enough that every write may succeed into our socket buffer, too big for the
+        # peer's window: the bytes wait in our kernel queue after the input ended.
+        data = b"x" * (256 * 1024)
+        with StalledListener() as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "500ms", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=T)
+        self.assertEqual((rc, out), (1, b""), err)
+        m = re.match(NOT_ACKED, err.decode())
+        self.assertIsNotNone(m, f"stderr={err!r}")
+        self.assertGreater(int(m.group(2)), 0)
+        self.assertLessEqual(int(m.group(2)), len(data))
+        self.assertLess(secs, 2.5)
+
+    def test_slow_reader_making_progress_is_exit_0(self):
+        # 512 KiB read 16 KiB at a time every 50 ms takes well over -w 300ms in all, but
+        # never 300 ms without progress.
+        data = os.urandom(512 * 1024)
+        with StalledListener(pace=16384, interval=0.05) as far:
+            rc, out, err, secs = run_timed([SOCKECHO, "send", "-w", "300ms", f"127.0.0.1:{far.port}"],
+                                           input=data, timeout=6 * T)
+        self.assertEqual((rc, out, err), (0, b"", b""))
+        self.assertGreater(secs, 0.6, "the reader was not slow enough to prove anything")
+
+    def test_normal_peer_is_exit_0(self):
+        srv = self.server("--mode", "discard")
+        data = os.urandom(8 * 1024 * 1024)
+        rc, out, err = run_sockecho(["send", "-w", "1s", f"127.0.0.1:{srv.port}"], input=data,
+                                    timeout=6 * T)
+        self.assertEqual((rc, out, err), (0, b"", b""))
+
+
+class Recorder:
+    """A TCP listener that records every byte of one client, answers nothing, and closes
+    when the client half-closes. .got grows as bytes arrive; .changed is set on each."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.got = bytearray()
+        self.lock = threading.Condition()
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.sock.settimeout(T)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(T)
+            while True:
+                try:
+                    b = conn.recv(65536)
+                except OSError:
+                    break
+                if not b:
+                    break
+                with self.lock:
+                    self.got += b
+                    self.lock.notify_all()
+        self.done.set()
+
+    def wait_for(self, n, timeout=T):
+        """Until n bytes have arrived; the bytes so far."""
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.got) >= n, timeout)
+            return bytes(self.got)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        self._thread.join(timeout=T)
+        return False
+
+
+class SendCrlf(E2E):
+    def test_lf_becomes_crlf_and_crlf_stays_one(self):
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"],
+                                        input=b"one\ntwo\r\nthree\rfour\n\nlast")
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, out, err), (0, b"", b""))
+        self.assertEqual(bytes(far.got), b"one\r\ntwo\r\nthree\rfour\r\n\r\nlast")
+
+    def test_words_end_with_crlf(self):
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}", "GET", "/"])
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, err), (0, b""))
+        self.assertEqual(bytes(far.got), b"GET /\r\n")
+
+    def test_cr_and_lf_in_two_reads_stay_one_crlf(self):
+        # The CR ends one read of stdin: it is written and received before the LF exists.
+        with Recorder() as far:
+            p = subprocess.Popen([SOCKECHO, "send", "--crlf", f"127.0.0.1:{far.port}"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.addCleanup(p.stderr.close)
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(_kill_and_reap, p)
+            p.stdin.write(b"a\r")
+            p.stdin.flush()
+            self.assertEqual(far.wait_for(2), b"a\r")
+            p.stdin.write(b"\nb\n")
+            p.stdin.close()
+            rc = p.wait(timeout=T)
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, p.stdout.read(), p.stderr.read()), (0, b"", b""))
+        self.assertEqual(bytes(far.got), b"a\r\nb\r\n")
+
+    def test_binary_is_unchanged_but_for_lf(self):
+        data = bytes(range(256)) * 64
+        with Recorder() as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"], input=data)
+            self.assertTrue(far.done.wait(T))
+        self.assertEqual((rc, err), (0, b""))
+        want = bytearray()
+        prev = None
+        for b in data:
+            if b == 0x0A and prev != 0x0D:
+                want += b"\r"
+            want.append(b)
+            prev = b
+        self.assertSameBytes(far.got, want, "--crlf of binary data")
+
+    def test_replies_are_not_changed(self):
+        srv = self.server("--mode", "echo")
+        rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{srv.port}"], input=b"hi\nthere\n")
+        self.assertEqual((rc, out, err), (0, b"hi\r\nthere\r\n", b""))
+
+    def test_against_nc(self):
+        require_tool(self, "nc")
+        # OpenBSD nc: -l -v prints "Listening on 127.0.0.1 PORT" on stderr once it listens.
+        with Peer(["nc", "-v", "-l", "-N", "127.0.0.1", "0"], ready=r"Listening on \S+ (\d+)") as far:
+            rc, out, err = run_sockecho(["send", "--crlf", f"127.0.0.1:{far.port}"],
+                                        input=b"HELO x\nQUIT\n")
+            self.assertEqual(far.wait(), 0)
+            self.assertEqual(far.stdout(), b"HELO x\r\nQUIT\r\n")
+        self.assertEqual((rc, out, err), (0, b"", b""))
+
+
 class SendUdp(E2E):
     def test_lines_become_datagrams_and_replies_print_in_order(self):
         with UdpPeer() as far:
@@ -342,6 +560,37 @@ class SendUdp(E2E):
             self.assertEqual(far.got, [b"hello"] * 3)
         self.assertEqual(rc, 1, err)
         one_error_line(self, err)
+
+    def closed_line(self, err):
+        lines = [l for l in err.decode().splitlines() if "CLOSED" in l.split()]
+        self.assertEqual(len(lines), 1, f"-v: no closing line: {err!r}")
+        return kv(lines[0])
+
+    def test_verbose_tx_counts_every_datagram_sent(self):
+        with UdpPeer(reply=None) as far:
+            rc, out, err = run_sockecho(["send", "--udp", "-v", "-w", "100ms", "--retries", "3",
+                                         f"127.0.0.1:{far.port}", "hello"])
+            self.assertEqual(far.got, [b"hello"] * 4)
+        self.assertEqual(rc, 1, err)
+        closed = self.closed_line(err)
+        self.assertEqual((closed["tx"], closed["rx"]), ("20", "0"))
+
+    def test_verbose_tx_counts_a_datagram_to_a_closed_port(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.connect(("127.0.0.1", 9))
+            port = s.getsockname()[1]
+            rc, out, err = run_sockecho(["send", "--udp", "-v", "--retries", "3",
+                                         f"127.0.0.1:{port}", "hello"])
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(self.closed_line(err)["tx"], "5", "the datagram went out; the port answered ICMP")
+
+    def test_verbose_tx_and_rx_when_answered(self):
+        srv = self.server(udp=True)
+        rc, out, err = run_sockecho(["send", "--udp", "-v", f"127.0.0.1:{srv.port}"], input=b"ab\ncde\n")
+        self.assertEqual((rc, out), (0, b"AB\nCDE\n"))
+        closed = self.closed_line(err)
+        self.assertEqual((closed["tx"], closed["rx"]), ("5", "5"))
 
     def test_no_server_exit_1_quickly(self):
         # Hold the port with a socket connected elsewhere: datagrams to it find no socket,

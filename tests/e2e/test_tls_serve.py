@@ -647,7 +647,7 @@ class Features(TlsCase):
         c = self.pinned(srv, sni="localhost", ctx=client_context(alpn=["h2"]))
         self.assertEqual(c.exchange(b"json\n"), b"JSON\n")
         est = json.loads(srv.expect(lambda f: '"established"' in " ".join(f)))
-        self.assertEqual((est["tls_version"], est["alpn"], est["sni"], est["peer"]),
+        self.assertEqual((est["tls_version"], est["alpn"], est["sni"], est["peer_subject"]),
                          ("TLSv1.3", "h2", "localhost", None))
         self.assertEqual(est["cipher"], c.obj.cipher()[0])
         bad = self.tcp(srv.port)

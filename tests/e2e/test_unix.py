@@ -117,6 +117,22 @@ class UnixStream(UnixCase):
         self.assertEqual((rc, out), (1, b""))
         self.assertEqual(err.count(b"\n"), 1, err)
 
+    def test_closed_line_send_q_is_0_with_the_reply_unread(self):
+        # The client half-closes without reading its reply: the server's CLOSED line comes
+        # while "ABC\n" still waits in the client's socket. A Unix socket's SIOCOUTQ is the
+        # buffer memory that costs (768), not bytes: Send-Q says 0.
+        p = self.path()
+        with self.serve(p) as srv:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.settimeout(5)
+                c.connect(p)
+                c.sendall(b"abc\n")
+                c.shutdown(socket.SHUT_WR)
+                f = srv.expect_state("CLOSED").split()
+                self.assertIn("tx=4", f)
+                self.assertEqual(f[2], "0", f"Send-Q of {f}")
+                self.assertEqual(recv_to_eof(c), b"ABC\n", "the reply was there all along")
+
 
 class UnixDatagram(UnixCase):
     def test_datagram_replies_in_order(self):

@@ -263,6 +263,7 @@ class UsageErrors(E2E):
     def test_datagram_only_flags(self):
         self.messages([
             (["send", "--retries", "2", self.target, "hello"], "--retries: goes with --udp only (a stream resends by itself)"),
+            (["send", "--udp", "--crlf", self.utarget, "hello"], "--crlf: goes with a stream only (a datagram is a line without its end)"),
         ])
 
     def test_tls_flags(self):

@@ -97,6 +97,10 @@ TEST_CASE("cli::parse reads send's target, words and timeouts") {
   CHECK(send({"send", "h:1", "a,b", "c"}).words == "a,b c\n");
   CHECK(send({"send", "localhost"}).port == 48763);
   CHECK(send({"send", "--udp", "--retries", "3", "h:1"}).retries == 3);
+  CHECK(send({"send", "--crlf", "h:1"}).crlf);
+  CHECK_FALSE(send({"send", "h:1"}).crlf);
+  CHECK(usage_error({"send", "--udp", "--crlf", "h:1"}) ==
+        "--crlf: goes with a stream only (a datagram is a line without its end)");
 }
 
 TEST_CASE("cli::parse answers --help, --version and help SUBCOMMAND") {

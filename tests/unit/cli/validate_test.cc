@@ -107,6 +107,17 @@ TEST_CASE("cli::validate_send keeps --retries to datagram sockets") {
   CHECK(error_of([&] { validate_send(o); }) == "(no error)");
 }
 
+TEST_CASE("cli::validate_send keeps --crlf to streams") {
+  SendOptions o;
+  o.crlf = true;
+  CHECK(error_of([&] { validate_send(o); }) == "(no error)");
+  o.transport.unix_domain = true;
+  CHECK(error_of([&] { validate_send(o); }) == "(no error)");
+  o.transport.type = net::SockType::datagram;
+  CHECK(error_of([&] { validate_send(o); }) ==
+        "--crlf: goes with a stream only (a datagram is a line without its end)");
+}
+
 TEST_CASE("cli::validate_probe needs a payload for --echo") {
   ProbeOptions o;
   CHECK(error_of([&] { validate_probe(o); }) == "(no error)");

@@ -125,6 +125,37 @@ TEST_CASE("net::exchange: an ICMP port unreachable on loopback is refused") {
   CHECK(x.error == ECONNREFUSED);
 }
 
+TEST_CASE("net::exchange counts every datagram sent, answered or not, and shows each to on_data") {
+  Peers p = peers();
+  std::vector<std::pair<Direction, std::string>> seen;
+  DatagramHook hook = [&](Direction d, std::string_view b) { seen.emplace_back(d, b); };
+  Exchange lost = exchange(p.client.fd.get(), "anyone?", 20ms, 2, hook);
+  CHECK(lost.status == ExchangeStatus::timeout);
+  CHECK(lost.sent == 21);  // three tries of 7 bytes
+  CHECK(seen == std::vector<std::pair<Direction, std::string>>(3, {Direction::sent, "anyone?"}));
+  drain(p.server.get());
+  seen.clear();
+  reply_to(p, "HI");
+  Exchange x = exchange(p.client.fd.get(), "hi", 2s, 0, hook);
+  CHECK(x.sent == 2);
+  CHECK(seen == std::vector<std::pair<Direction, std::string>>{{Direction::sent, "hi"},
+                                                               {Direction::received, "HI"}});
+}
+
+TEST_CASE("net::exchange counts the datagram a port unreachable answered") {
+  Address gone;
+  {
+    Fd closed = open_listener(loopback4(0), SockType::datagram, {});
+    gone = Address::local_of(closed.get());
+  }
+  std::vector<Address> to{gone};
+  ConnectResult c = connect_any(to, SockType::datagram, 1s);
+  REQUIRE(c.fd);
+  Exchange x = exchange(c.fd.get(), "hello?", 2s, 3);
+  CHECK(x.status == ExchangeStatus::refused);
+  CHECK(x.sent == 6);
+}
+
 #ifdef SOCKECHO_FAULTS
 
 using sockecho::test::Failpoint;

@@ -134,3 +134,28 @@ TEST_CASE("net::DatagramService stops after one datagram with --once, and on the
   g.spin(5s);
   CHECK(g.reply() == std::nullopt);
 }
+
+TEST_CASE("net::DatagramService reports each datagram and reply only with report_data") {
+  {
+    Fixture f;
+    f.send("hi");
+    f.spin();
+    CHECK(f.reply() == "HI");
+    CHECK(f.count<DataEvent>() == 0);
+  }
+  ServiceOptions o;
+  o.report_data = true;
+  Fixture f(o);
+  f.send("hi");
+  f.send("");
+  f.spin();
+  CHECK(f.reply() == "HI");
+  CHECK(f.reply() == "");
+  std::vector<std::pair<Direction, std::string>> got;
+  for (const auto& e : f.events)
+    if (auto* d = std::get_if<DataEvent>(&e)) got.emplace_back(d->direction, d->bytes);
+  CHECK(got == std::vector<std::pair<Direction, std::string>>{{Direction::received, "hi"},
+                                                              {Direction::sent, "HI"},
+                                                              {Direction::received, ""},
+                                                              {Direction::sent, ""}});
+}

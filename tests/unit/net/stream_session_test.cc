@@ -266,3 +266,41 @@ TEST_CASE("net::StreamSession holds one read of replies for a client that does n
   CHECK(got.size() == sent);
   CHECK(got == std::string(sent, 'A'));
 }
+
+TEST_CASE("net::StreamSession reports each chunk read and written only with report_data") {
+  Fixture f;
+  f.session->start();
+  f.send("hello");
+  f.spin();
+  CHECK(f.received() == "HELLO");
+  CHECK(f.all<DataEvent>().empty());  // off by default
+
+  Fixture g;
+  g.options.report_data = true;
+  g.session->start();
+  g.send("hello");
+  g.spin();
+  CHECK(g.received() == "HELLO");
+  auto data = g.all<DataEvent>();
+  REQUIRE(data.size() == 2);
+  CHECK(data[0].direction == Direction::received);
+  CHECK(data[0].bytes == "hello");  // as read, before the transform
+  CHECK(data[1].direction == Direction::sent);
+  CHECK(data[1].bytes == "HELLO");
+}
+
+TEST_CASE("net::StreamSession reports a partial write as the bytes the stream took") {
+  Fixture f;
+  f.options.report_data = true;
+  f.stream->writes = {IoResult{IoStatus::ok, 2, 0}, wants(IoStatus::want_write)};
+  f.session->start();
+  f.send("hello");
+  f.spin();
+  std::vector<std::string> sent;
+  for (const DataEvent& e : f.all<DataEvent>())
+    if (e.direction == Direction::sent) sent.push_back(e.bytes);
+  // The scripted write "took" 2 bytes without writing them; the rest went for real.
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0] == "HE");
+  CHECK(sent[1] == "LLO");
+}

@@ -176,7 +176,7 @@ const Keys k_tls_session = {{"tls_version", "string|null"},
                             {"cipher", "string|null"},
                             {"alpn", "string|null"},
                             {"sni", "string|null"},
-                            {"peer", "string|null"}};
+                            {"peer_subject", "string|null"}};
 const Keys k_tls_check = {{"tls_ms", "number|null"},       {"tls_version", "string|null"},
                           {"cipher", "string|null"},       {"alpn", "string|null"},
                           {"subject", "string|null"},      {"issuer", "string|null"},
@@ -336,6 +336,8 @@ TEST_CASE("report::format_json: every event has its documented keys, each of one
       {Message{"unix", "/tmp/s", "pid=1,uid=2", "a", "A", "a\n", "A\n"}, "message",
        join({{{"proto", "string"}, {"local", "string"}, {"remote", "string"}, {"data", "string"},
               {"reply", "string"}, {"data_b64", "string"}, {"reply_b64", "string"}}})},
+      {Data{"<", "127.0.0.1:51514", "hi\n"}, "data",
+       join({{{"dir", "string"}, {"peer", "string"}, {"len", "integer"}, {"data_b64", "string"}}})},
       {Summary{1, 0, 3, 3, 1, 0, 2.5}, "summary",
        join({{{"clients", "integer"}, {"refused", "integer"}, {"rx", "integer"}, {"tx", "integer"},
               {"messages", "integer"}, {"errors", "integer"}, {"duration_s", "number"}}})},

@@ -64,7 +64,9 @@ TEST_CASE("report::format_netstat prints messages as the tutorial server does") 
                                "hello\r\n", "HELLO\r\n"}) ==
         "get message from [127.0.0.1:51514]: hello -> HELLO");
   CHECK(format_netstat(Message{"tcp", "[::1]:48763", "[::1]:5", std::string("a\0b\x1b", 4), "x",
-                               "", ""}) == "get message from [[::1]:5]: a\\x00b\\x1b -> x");
+                               "", ""}) == "get message from [::1]:5: a\\x00b\\x1b -> x");  // one pair of brackets
+  CHECK(format_netstat(Message{"unix", "/tmp/s", "pid=42,uid=1000", "hi", "HI", "", ""}) ==
+        "get message from [pid=42,uid=1000]: hi -> HI");
 }
 
 TEST_CASE("report::format_netstat summarises") {

@@ -85,6 +85,6 @@ TEST_CASE("report::Reporter prints messages only when verbose, and nothing when 
   q.emit(Listen{k_s});
   q.text("header");
   CHECK(normal.text().empty());
-  CHECK(verbose.text() == "2026-12-03T16:00:00.000042Z get message from [[::1]:2]: a -> A\n");
+  CHECK(verbose.text() == "2026-12-03T16:00:00.000042Z get message from [::1]:2: a -> A\n");
   CHECK(quiet.text().empty());
 }
