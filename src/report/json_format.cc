@@ -67,6 +67,13 @@ std::string probe_fields(const ProbeResult& p) {
                      tls_check_fields(p.tls));
 }
 
+// Every probe event: up_s (--wait: seconds until the endpoint was good) and reply (BADECHO:
+// what came back), null when there is none.
+std::string probe_event_fields(const ProbeResult& p) {
+  return fmt::format(R"(,"up_s":{},"reply":{})", p.up_s ? fmt::format("{:.6f}", *p.up_s) : "null",
+                     p.reply ? json_string(*p.reply) : "null");
+}
+
 std::string tls_stats_fields(const std::optional<RttStats>& t) {
   if (!t) return "";
   if (t->received == 0)
@@ -144,7 +151,9 @@ std::string format_json(const Event& event) {
                 R"({{"event":"summary","clients":{},"refused":{},"rx":{},"tx":{},"messages":{},"errors":{},"duration_s":{:.6f}}})",
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, e.seconds);
           },
-          [](const ProbeResult& e) { return R"({"event":"probe",)" + probe_fields(e) + "}"; },
+          [](const ProbeResult& e) {
+            return R"({"event":"probe",)" + probe_fields(e) + probe_event_fields(e) + "}";
+          },
           [](const ProbeStats& e) {
             const RttStats& r = e.rtt;
             if (r.received == 0)

@@ -32,7 +32,7 @@ TEST_CASE("report::format_json writes one object with stable keys") {
 TEST_CASE("report::format_json writes probe results, stats and summary") {
   ProbeResult r{"udp", "*", "127.0.0.1:53", "OPEN|FILTERED", std::nullopt, 2, ""};
   CHECK(format_json(r) ==
-        R"({"event":"probe","proto":"udp","local":"*","remote":"127.0.0.1:53","state":"OPEN|FILTERED","rtt_ms":null,"seq":2,"error":""})");
+        R"({"event":"probe","proto":"udp","local":"*","remote":"127.0.0.1:53","state":"OPEN|FILTERED","rtt_ms":null,"seq":2,"error":"","up_s":null,"reply":null})");
   RttStats lost{2, 0, 100, 0, 0, 0, 0, 0, 0, 0};
   CHECK(format_json(ProbeStats{r, lost}).find(R"("received":0,"loss_percent":100.0,"min_ms":null)") != std::string::npos);
   ProbeSummary s;
@@ -42,4 +42,16 @@ TEST_CASE("report::format_json writes probe results, stats and summary") {
   s.resolved = {{"localhost", {"127.0.0.1"}}, {"nosuch", {}}};
   CHECK(format_json(s) ==
         R"({"event":"probe_summary","endpoints":1,"open":0,"open_filtered":1,"duration_s":0.500000,"resolved":{"localhost":["127.0.0.1"],"nosuch":[]}})");
+}
+
+TEST_CASE("report::format_json gives every probe event up_s and reply") {
+  ProbeResult r{"tcp", "127.0.0.1:2", "127.0.0.1:1", "OPEN", 0.5, 4, ""};
+  r.up_s = 1.25;
+  CHECK(format_json(r).ends_with(R"("seq":4,"error":"","up_s":1.250000,"reply":null})"));
+  ProbeResult bad{"tcp", "127.0.0.1:2", "127.0.0.1:1", "BADECHO", 0.5, 1, ""};
+  bad.reply = std::string("pr\"obe\n\x01", 8);
+  CHECK(format_json(bad).ends_with(R"("up_s":null,"reply":"pr\"obe\n\u0001"})"));
+  // probe_stats keeps its keys: the reply and the time to come up belong to one probe.
+  RttStats lost{1, 0, 100, 0, 0, 0, 0, 0, 0, 0};
+  CHECK(format_json(ProbeStats{bad, lost}).find("reply") == std::string::npos);
 }
