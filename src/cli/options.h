@@ -49,6 +49,14 @@ struct ServeOptions {
   net::TlsConfig tls;                 // --tls and its flags
 };
 
+// -s/--source ADDR[:PORT]: the local address a client connects from, as nc -s. host is
+// a name or a numeric address (without brackets), resolved for the transport's family;
+// port 0 lets the kernel pick one.
+struct SourceAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct SendOptions {
   TransportOptions transport;
   std::string host;  // with --unix, the path
@@ -60,6 +68,7 @@ struct SendOptions {
   std::string exit_word = "exit";
   bool verbose = false;
   net::TlsConfig tls;  // --tls and its flags
+  std::optional<SourceAddress> source;  // -s/--source
 };
 
 struct ProbeTarget {
@@ -77,7 +86,10 @@ struct ProbeOptions {
   bool echo = false;
   std::optional<std::string> expect;
   std::size_t count = 1;
-  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds interval{1000};  // 250ms under --wait, unless given
+  // --wait: probe every endpoint each interval until all are good, for at most this long.
+  std::optional<std::chrono::milliseconds> wait;
+  std::optional<SourceAddress> source;  // -s/--source
   bool open_only = false;
   net::TlsConfig tls;                                  // --tls and its flags
   std::optional<std::chrono::milliseconds> warn_expiry;  // --warn-expiry
