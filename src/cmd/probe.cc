@@ -181,7 +181,7 @@ class ProbeRun {
     bool all_good = m_o.wait ? wait_until_up() : probe_rounds();
     m_prober = nullptr;
     print_summary();
-    return all_good && !m_interrupted ? ExitStatus::ok : ExitStatus::failure;
+    return all_good ? ExitStatus::ok : ExitStatus::failure;
   }
 
  private:
@@ -266,7 +266,10 @@ class ProbeRun {
     bool all_good = true;
     for (Endpoint* row : sorted_endpoints()) {
       Endpoint& e = *row;
-      if (e.done == 0) continue;  // interrupted before its first probe came back
+      if (e.done == 0) {  // interrupted before its first probe came back: no row, not good
+        all_good = false;
+        continue;
+      }
       if (e.any_open) e.state = e.any_bad_echo ? ProbeState::bad_echo : ProbeState::open;
       e.last.state = std::string(net::state_name(e.state));
       all_good &= e.state == ProbeState::open;
@@ -353,8 +356,9 @@ class ProbeRun {
     m_loop.stop();
   }
 
+  // SIGINT or SIGTERM. --count: as ping, a probe in flight is not counted (nor lost);
+  // --wait: it reports, cut short, as at the deadline.
   void interrupt() {
-    m_interrupted = true;
     if (m_o.wait) end_now();
     else m_loop.stop();
   }
@@ -393,7 +397,6 @@ class ProbeRun {
   std::size_t m_counts[std::size(k_state_order)] = {};
   // Probes not yet back (--count), or endpoints not yet up (--wait): the loop stops at 0.
   std::size_t m_outstanding = 0;
-  bool m_interrupted = false;  // SIGINT or SIGTERM
   bool m_ending = false;       // --wait: the deadline passed, or interrupted
 };
 
