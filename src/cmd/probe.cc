@@ -175,8 +175,11 @@ class ProbeRun {
       // Ctrl-C ends early with what is known so far, as ping does.
       m_loop.on_signals({SIGINT, SIGTERM}, [this](int) { interrupt(); });
     }
-    if (!m_o.json && !m_quiet)
+    if (!m_o.json && !m_quiet) {
+      // At once, as every row: under --wait or --count, rows may be seconds apart.
       std::fputs((report::probe_table_header(m_o.tls.enabled) + "\n").c_str(), stdout);
+      std::fflush(stdout);
+    }
 
     bool all_good = m_o.wait ? wait_until_up() : probe_rounds();
     m_prober = nullptr;

@@ -100,12 +100,20 @@ class Fixtures:
         return t
 
     def probe(self, *args):
-        """`sockecho probe ARGS` in the background (stdout read line by line), and the time it
-        was started (time.monotonic())."""
+        """`sockecho probe ARGS` in the background (stdout read line by line), and when its
+        clock started, as near as the test can tell (time.monotonic()): a table's header line
+        is printed once probe has set up, just after its start, so t0 is when the header came
+        (start-up, slow under a sanitizer, is not counted); for --json and -q, when it was
+        started. Delays and times are measured from t0."""
         proc = Server(argv=["probe"] + [str(a) for a in args], ready=None)
         self.closers.append(proc.close)
         t0 = time.monotonic()
         proc.start()
+        if "--json" not in args and "-q" not in args:
+            header = proc.line(what="the header")
+            if header.split()[:2] != ["Proto", "Local"]:
+                raise AssertionError(f"the first line is not the header: {header!r}")
+            t0 = time.monotonic()
         return proc, t0
 
     def server(self, *args, **kw):
@@ -280,7 +288,7 @@ def interrupted():
         closed = fx.reserved_port().getsockname()[1]
         srv = fx.server()
         proc, t0 = fx.probe("--wait", "30s", f"127.0.0.1:{srv.port}", f"127.0.0.1:{closed}")
-        before = [proc.line(what="the header"), proc.line(what="the OPEN row")]
+        before = [proc.line(what="the OPEN row")]
         proc.proc.send_signal(signal.SIGINT)
         rc, lines, took = finish(proc, t0)
         return {"rc": rc, "lines": lines, "before": before, "took": took, "open": srv.port,
@@ -307,12 +315,11 @@ def count_streams():
     with Fixtures() as fx:
         srv = fx.server()
         proc, t0 = fx.probe("-c", "3", "-i", "1s", f"127.0.0.1:{srv.port}")
-        header = proc.line(what="the header")
         first = proc.line(what="the first probe's row")
         first_at = time.monotonic() - t0
         running = proc.proc.poll() is None
         rc, lines, took = finish(proc, t0)
-        return {"rc": rc, "lines": lines, "header": header, "first": first, "first_at": first_at,
+        return {"rc": rc, "lines": lines, "first": first, "first_at": first_at,
                 "running": running, "took": took, "stderr": proc.stderr()}
 
 
@@ -321,7 +328,7 @@ def count_interrupted():
     with Fixtures() as fx:
         srv = fx.server()
         proc, t0 = fx.probe("-c", "100", "-i", "200ms", f"127.0.0.1:{srv.port}")
-        proc.lines(3)  # the header and two probes' rows
+        proc.lines(2)  # two probes' rows
         proc.proc.send_signal(signal.SIGINT)
         rc, lines, took = finish(proc, t0)
         return {"rc": rc, "lines": lines, "took": took, "stderr": proc.stderr()}
@@ -395,9 +402,9 @@ class Wait(unittest.TestCase):
                          [(f"127.0.0.1:{r['port']}", "OPEN")], t.text)
         up = up_of(t.rows[0].line)
         listened = r["listened"][0]
-        # Up no earlier than it listened (less the probe's own start-up), and within an
+        # Up no earlier than it listened (up= is rounded to the millisecond), and within an
         # interval after it (and some slack for a busy machine).
-        self.assertGreaterEqual(up, listened - 0.1, t.text)
+        self.assertGreaterEqual(up, listened - 0.001, t.text)
         self.assertLessEqual(up, listened + INTERVAL + 0.3, t.text)
         self.assertLess(r["took"], listened + INTERVAL + 1.0, "probe went on after all came up")
         self.assertEqual((t.summary.get("open"), t.summary.get("closed")), ("1", "0"), t.text)
@@ -413,7 +420,7 @@ class Wait(unittest.TestCase):
         seconds = float(t.summary["time"].rstrip("s"))
         self.assertGreaterEqual(seconds, 2.0, t.text)
         self.assertLessEqual(seconds, 2.2, t.text)
-        self.assertLessEqual(r["took"], 2.2 + 0.3, "wall time, start-up and exit included")
+        self.assertLessEqual(r["took"], 2.2 + 0.3, "wall time, exit included")
 
     def test_not_up_until_the_echo_is_right(self):
         r = SCENARIOS["echo_gate"].result()
@@ -422,7 +429,7 @@ class Wait(unittest.TestCase):
         self.assertEqual([row.state for row in t.rows], ["OPEN"], t.text)
         up = up_of(t.rows[0].line)
         self.assertGreaterEqual(r["before"], 2, "the probe kept trying while nothing answered")
-        self.assertGreaterEqual(up, r["opened"] - 0.1, f"up before the service answered: {t.text}")
+        self.assertGreaterEqual(up, r["opened"] - 0.001, f"up before the service answered: {t.text}")
         self.assertLessEqual(up, r["opened"] + 0.4 + INTERVAL + 0.3, t.text)
 
     def test_several_endpoints_in_the_order_they_come_up(self):
@@ -445,7 +452,7 @@ class Wait(unittest.TestCase):
         t = table(self, r["lines"])
         self.assertEqual([(row.proto, row.foreign, row.state) for row in t.rows],
                          [("unix", r["path"], "OPEN")], t.text)
-        self.assertGreaterEqual(up_of(t.rows[0].line), r["started"][0] - 0.1, t.text)
+        self.assertGreaterEqual(up_of(t.rows[0].line), r["started"][0] - 0.001, t.text)
 
     def test_udp_is_up_once_it_replies(self):
         r = SCENARIOS["udp_service"].result()
@@ -453,20 +460,20 @@ class Wait(unittest.TestCase):
         t = table(self, r["lines"])
         self.assertEqual([(row.proto, row.port, row.state) for row in t.rows],
                          [("udp", r["port"], "OPEN")], t.text)
-        self.assertGreaterEqual(up_of(t.rows[0].line), r["served"][0] - 0.1, t.text)
+        self.assertGreaterEqual(up_of(t.rows[0].line), r["served"][0] - 0.001, t.text)
 
     def test_quiet_says_it_with_the_exit_status(self):
         r = SCENARIOS["quiet"].result()
         self.assertEqual(r["up"], (0, [], b""))
         self.assertEqual(r["down"], (1, [], b""))
         self.assertLess(r["took_up"], 5.0, "a wait for what is up at once ends at once")
-        self.assertTrue(1.0 <= r["took_down"] <= 1.1 + 0.3, r["took_down"])
+        self.assertTrue(1.0 <= r["took_down"] <= 1.1 + 0.5, f"{r['took_down']}s, start-up included")
 
     def test_sigint_prints_what_is_known_and_exits_1(self):
         r = SCENARIOS["interrupted"].result()
         self.assertEqual((r["rc"], r["stderr"]), (1, b""), r["lines"])
-        self.assertIn(f"127.0.0.1:{r['open']}", r["before"][1])
-        self.assertIn("up=", r["before"][1])
+        self.assertIn(f"127.0.0.1:{r['open']}", r["before"][0])
+        self.assertIn("up=", r["before"][0])
         t = table(self, r["lines"])
         self.assertEqual([(row.port, row.state) for row in t.rows],
                          [(r["open"], "OPEN"), (r["closed"], "CLOSED")], t.text)
@@ -483,7 +490,8 @@ class Wait(unittest.TestCase):
         self.assertIsNone(probes[0]["up_s"], objs)
         # One probe per interval (40 in 10 s), not a hot loop of refused connects.
         self.assertTrue(36 <= probes[0]["seq"] <= 41, probes)
-        self.assertTrue(10.0 <= r["took"] <= 11.0 + 0.3, r["took"])
+        self.assertGreaterEqual(r["took"], 10.0)
+        self.assertTrue(10.0 <= objs[-1]["duration_s"] <= 11.0, objs[-1])
 
 
 class CountRows(unittest.TestCase):
