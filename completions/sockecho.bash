@@ -11,15 +11,17 @@ _sockecho_serve_opts="$_sockecho_transport_opts -b --bind --backlog --mode --exi
     --tls --cert --key --cafile --alpn --tls-min --handshake-timeout -v --verbose -q --quiet --json --timestamps
     -x --hexdump"
 _sockecho_send_opts="$_sockecho_transport_opts -w --timeout --connect-timeout --retries
-    --exit-word --crlf -v --verbose -x --hexdump --timestamps $_sockecho_client_tls_opts"
+    --exit-word --crlf -v --verbose -x --hexdump --timestamps $_sockecho_client_tls_opts
+    -s --source"
 _sockecho_probe_opts="$_sockecho_transport_opts -w --timeout --concurrency --payload --echo
     --expect -c --count -i --interval --open $_sockecho_client_tls_opts --warn-expiry -q --quiet --json
-    --timestamps"
+    --timestamps --wait -s --source"
 # Options that take a value (the next word, or after '=').
 _sockecho_value_opts='-p --port -b --bind --backlog --mode --exit-word --shutdown-word
     --max-clients --idle-timeout --threads --unix-mode --allow --deny -w --timeout --connect-timeout --retries
     --concurrency --payload --expect -c --count -i --interval --cert --key --cafile --alpn --tls-min
-    --handshake-timeout --servername --pin --warn-expiry'
+    --handshake-timeout --servername --pin --warn-expiry
+    --wait -s --source'
 
 # File names, for a Unix socket path or a PEM file; $1 is a prefix such as "--bind=".
 _sockecho_paths() {

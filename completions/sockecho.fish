@@ -114,9 +114,10 @@ complete -c sockecho -n $probe -s w -l timeout -x -d 'give up on a probe after D
 complete -c sockecho -n $probe -l concurrency -x -d 'probes in flight at once (default: up to 1024)'
 complete -c sockecho -n $probe -l payload -x -d "what UDP and --echo probes send (default 'probe')"
 complete -c sockecho -n $probe -l echo -d 'also check the service answers the payload upper-cased'
-complete -c sockecho -n $probe -l expect -x -d 'with --echo: the reply to expect instead'
+complete -c sockecho -n $probe -l expect -x -d 'the reply to expect instead (implies --echo)'
 complete -c sockecho -n $probe -s c -l count -x -d 'probe each endpoint N times (default 1)'
-complete -c sockecho -n $probe -s i -l interval -x -d 'between probes of one endpoint (default 1s)'
+complete -c sockecho -n $probe -s i -l interval -x -d 'between probes of one endpoint (default 1s; 250ms with --wait)'
+complete -c sockecho -n $probe -l wait -x -d 'probe again until every endpoint is up, for at most DUR'
 complete -c sockecho -n $probe -l open -d 'list only OPEN endpoints in the table'
 complete -c sockecho -n $probe -s q -l quiet -d 'print nothing; the exit status says it all'
 complete -c sockecho -n $probe -l json -d 'print results as JSON lines'
@@ -124,8 +125,12 @@ complete -c sockecho -n $probe -l timestamps -d 'start each line with its time, 
 complete -c sockecho -n "$probe; and not __fish_contains_opt unix" \
     -a 'localhost (__fish_print_hostnames)' -d host
 
-# TLS on a client (send and probe)
+# Both clients (send and probe); the TLS flags follow
 set -l client '__sockecho_using send probe'
+complete -c sockecho -n $client -s s -l source -x -a '127.0.0.1 ::1' \
+    -d 'connect from this local address (and port), as nc -s'
+
+# TLS on a client (send and probe)
 complete -c sockecho -n $client -l tls -d "talk TLS over the stream, verifying the server's certificate"
 complete -c sockecho -n $client -l cafile -r -F -d "trust the CAs in FILE instead of the system's"
 complete -c sockecho -n $client -l servername -x -a '(__fish_print_hostnames)' \

@@ -51,6 +51,14 @@ struct ServeOptions {
   net::TlsConfig tls;                 // --tls and its flags
 };
 
+// -s/--source ADDR[:PORT]: the local address a client connects from, as nc -s. host is
+// a name or a numeric address (without brackets), resolved for the transport's family;
+// port 0 lets the kernel pick one.
+struct SourceAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct SendOptions {
   TransportOptions transport;
   std::string host;  // with --unix, the path
@@ -65,6 +73,7 @@ struct SendOptions {
   bool crlf = false;   // --crlf: input line endings go out as CRLF
   bool hexdump = false;  // -x: every chunk read or written, on stderr
   net::TlsConfig tls;  // --tls and its flags
+  std::optional<SourceAddress> source;  // -s/--source
 };
 
 struct ProbeTarget {
@@ -82,7 +91,10 @@ struct ProbeOptions {
   bool echo = false;
   std::optional<std::string> expect;
   std::size_t count = 1;
-  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds interval{1000};  // 250ms under --wait, unless given
+  // --wait: probe every endpoint each interval until all are good, for at most this long.
+  std::optional<std::chrono::milliseconds> wait;
+  std::optional<SourceAddress> source;  // -s/--source
   bool open_only = false;
   net::TlsConfig tls;                                  // --tls and its flags
   std::optional<std::chrono::milliseconds> warn_expiry;  // --warn-expiry

@@ -27,6 +27,9 @@
 namespace sockecho::cli {
 namespace {
 
+// probe --wait's default --interval: a readiness gate answers soon after the service is up.
+constexpr std::chrono::milliseconds k_wait_interval{250};
+
 using Result = cxxopts::ParseResult;
 
 struct Subcommand {
@@ -141,7 +144,9 @@ cxxopts::Options send_options() {
       ("crlf", "send each input line ending as CRLF (a CRLF stays one); streams only")
       ("v,verbose", "print connection details on stderr")
       ("x,hexdump", "print every chunk sent or received as a hex dump on stderr")
-      ("timestamps", "start each -v line with its time, RFC 3339 UTC");
+      ("timestamps", "start each -v line with its time, RFC 3339 UTC")
+      ("s,source", "connect from this local address (and port), as nc -s",
+       cxxopts::value<std::string>(), "ADDR[:PORT]");
   add_tls(o, TlsRole::client);
   o.add_options()("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
@@ -159,10 +164,15 @@ cxxopts::Options probe_options() {
       ("payload", "what UDP and --echo probes send (default 'probe')",
        cxxopts::value<std::string>(), "STR")
       ("echo", "also check the service answers the payload upper-cased")
-      ("expect", "with --echo: the reply to expect instead", cxxopts::value<std::string>(), "STR")
+      ("expect", "the reply to expect instead of the payload upper-cased (implies --echo)",
+       cxxopts::value<std::string>(), "STR")
       ("c,count", "probe each endpoint N times (default 1)", cxxopts::value<std::string>(), "N")
-      ("i,interval", "between probes of one endpoint (default 1s)",
+      ("i,interval", "between probes of one endpoint (default 1s; 250ms with --wait)",
        cxxopts::value<std::string>(), "DUR")
+      ("wait", "probe again until every endpoint is up, for at most DUR; exit 0 if all came up",
+       cxxopts::value<std::string>(), "DUR")
+      ("s,source", "connect from this local address (and port), as nc -s",
+       cxxopts::value<std::string>(), "ADDR[:PORT]")
       ("open", "list only OPEN endpoints in the table");
   add_tls(o, TlsRole::client);
   o.add_options("TLS")
@@ -376,6 +386,21 @@ Command build_serve(const Result& r) {
   return o;
 }
 
+// -s/--source ADDR[:PORT]: an address as for a listener (port 0, or none: any port).
+std::optional<SourceAddress> source_flag(const Result& r, const TransportOptions& t) {
+  if (!r.count("source")) return std::nullopt;
+  std::string text = string_of(r, "source");
+  std::string subject = flag_value("source", text);
+  SourceAddress source;
+  if (!t.unix_domain) {
+    net::HostPort hp = checked(
+        subject, [&] { return net::parse_host_port(text, {t.type, net::PortUse::listen}); });
+    source = SourceAddress{hp.host, hp.port.value_or(0)};
+  }
+  validate_source(subject, source, t);
+  return source;
+}
+
 // A client's TARGET: host[:port], [v6][:port], or with --unix a path. A port in TARGET
 // wins over -p.
 std::string target_subject(const std::string& text) { return "TARGET " + quoted(text); }
@@ -404,6 +429,10 @@ Command build_send(const Result& r) {
     o.host = hp.host;
     o.port = hp.port.value_or(flag_port.value_or(k_default_port));
   }
+  o.source = source_flag(r, o.transport);
+  if (o.source)
+    validate_source_target(flag_value("source", string_of(r, "source")), *o.source,
+                           target_subject(target), o.host);
   if (args.size() > 1) {
     std::string joined;
     for (std::size_t i = 1; i < args.size(); ++i) joined += (i > 1 ? " " : "") + args[i];
@@ -444,12 +473,24 @@ Command build_probe(const Result& r) {
     }
     o.targets.push_back(std::move(t));
   }
+  o.source = source_flag(r, o.transport);
+  if (o.source)
+    for (const ProbeTarget& t : o.targets)
+      validate_source_target(flag_value("source", string_of(r, "source")), *o.source,
+                             target_subject(t.text), t.host);
   if (r.count("timeout")) o.timeout = positive_duration(r, "timeout");
   if (r.count("concurrency")) o.concurrency = number(r, "concurrency", 1, 1'000'000);
   if (r.count("payload")) o.payload = string_of(r, "payload");
+  // --expect says what the echo check expects: it implies --echo (documented so).
   o.echo = r.count("echo") > 0 || r.count("expect") > 0;
   if (r.count("expect")) o.expect = string_of(r, "expect");
+  if (r.count("wait") && r.count("count"))
+    throw UsageError("--wait", "does not go with --count (it probes until each endpoint is up)");
   if (r.count("count")) o.count = number(r, "count", 1, 1'000'000);
+  if (r.count("wait")) {
+    o.wait = positive_duration(r, "wait");
+    o.interval = k_wait_interval;
+  }
   if (r.count("interval")) o.interval = duration(r, "interval");
   o.open_only = r.count("open") > 0;
   if (r.count("quiet")) o.verbosity = Verbosity::quiet;

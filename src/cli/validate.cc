@@ -1,5 +1,9 @@
 #include "cli/validate.h"
 
+#include <optional>
+
+#include <fmt/format.h>
+
 #include "net/endpoint.h"
 
 namespace sockecho::cli {
@@ -32,6 +36,42 @@ void validate_family(std::string_view what, std::string_view host, net::Family f
       return;
     }
   }
+}
+
+namespace {
+
+// The address family a numeric host is written in; nullopt for a name. A v4-mapped
+// address is IPv6 to a socket (AF_INET6).
+std::optional<net::Family> literal_family(std::string_view host) {
+  switch (net::host_kind(host)) {
+    case net::HostKind::name:
+      return std::nullopt;
+    case net::HostKind::ipv4:
+      return net::Family::v4;
+    case net::HostKind::ipv6:
+    case net::HostKind::v4_mapped:
+      return net::Family::v6;
+  }
+  return std::nullopt;
+}
+
+const char* family_word(net::Family f) { return f == net::Family::v4 ? "IPv4" : "IPv6"; }
+
+}  // namespace
+
+void validate_source(std::string_view what, const SourceAddress& source, const TransportOptions& t) {
+  if (t.unix_domain)
+    throw UsageError(std::string(what), "does not go with --unix (a path has no local address)");
+  validate_family(what, source.host, t.family);
+}
+
+void validate_source_target(std::string_view what, const SourceAddress& source,
+                            std::string_view target_what, std::string_view target_host) {
+  std::optional<net::Family> from = literal_family(source.host);
+  std::optional<net::Family> to = literal_family(target_host);
+  if (from && to && *from != *to)
+    throw UsageError(std::string(what), fmt::format("an {} address, and {} is {}", family_word(*from),
+                                                    target_what, family_word(*to)));
 }
 
 void validate_tls_flags(const std::vector<std::string>& given, bool tls) {
@@ -83,6 +123,16 @@ void validate_send(const SendOptions& o) {
 void validate_probe(const ProbeOptions& o) {
   validate_transport(o.transport);
   if (o.echo && o.payload.empty()) throw UsageError("--payload", "must not be empty with --echo");
+  if (o.wait && o.interval.count() == 0)
+    throw UsageError("--interval", "must be more than 0 with --wait");
+  if (o.source && o.source->port != 0) {
+    std::size_t endpoints = 0;
+    for (const ProbeTarget& t : o.targets) endpoints += t.ports.size();
+    if (endpoints > 1)
+      throw UsageError("--source",
+                       "a fixed local port serves one endpoint at a time; probe one port, or "
+                       "leave the port out");
+  }
   validate_tls(o.tls, o.transport);
   validate_tls_client(o.tls);
 }

@@ -35,6 +35,15 @@ void validate_tls(const net::TlsConfig& tls, const TransportOptions& t);
 // beside either, so each pair is a usage error rather than a silent choice.
 void validate_tls_client(const net::TlsConfig& tls);
 
+// -s/--source against the transport and a target: it does not go with --unix (a path has
+// no local address to choose), it is held to -4/-6 as any address, and a numeric source of
+// one family with a numeric target of the other (IPv4 from IPv6, or the reverse) is a
+// usage error. A name on either side is settled once resolved. what: the flag as typed
+// ("--source '127.0.0.2'"); target_what: the target as typed ("TARGET '[::1]:80'").
+void validate_source(std::string_view what, const SourceAddress& source, const TransportOptions& t);
+void validate_source_target(std::string_view what, const SourceAddress& source,
+                            std::string_view target_what, std::string_view target_host);
+
 // serve: --unix-mode, --allow/--deny and --threads against --unix; --threads with --once;
 // the shutdown word against the exit word; a Unix server's path; validate_tls.
 void validate_serve(const ServeOptions& o);
@@ -43,7 +52,11 @@ void validate_serve(const ServeOptions& o);
 // validate_tls_client.
 void validate_send(const SendOptions& o);
 
-// probe: --echo (or --expect) needs a payload to send; validate_tls and validate_tls_client.
+// probe: --echo (or --expect) needs a payload to send; --wait repeats probes of one
+// endpoint, so it needs an --interval of more than 0 (a refused connect would otherwise be
+// retried in a hot loop); a --source with a fixed port serves one endpoint only (a port list,
+// a range or several targets would all need it at once); validate_tls and
+// validate_tls_client.
 void validate_probe(const ProbeOptions& o);
 
 }  // namespace sockecho::cli

@@ -122,12 +122,20 @@ std::string tls_reason(net::Stream& stream, net::RelayStep failed) {
   return r.status == net::IoStatus::error ? stream.failure() : std::string();
 }
 
-ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
+// Connecting failed: binding to -s/--source, or the connect itself.
+[[noreturn]] void connect_failure(const net::ConnectResult& c, const std::optional<net::Address>& source) {
+  if (c.bind_failed && source) net::throw_error(c.error, "bind to " + net::source_name(*source));
+  network_failure(c.error, "connect to", c.address);
+}
+
+ExitStatus send_stream(const cli::SendOptions& o, const std::vector<net::Address>& addresses,
+                       const std::optional<net::Address>& source) {
   // Built before connecting: a bad --cafile or --cert is an error before any traffic.
   std::shared_ptr<const net::TlsContext> tls;
   if (o.tls.enabled) tls = net::TlsContext::client(o.tls, false);
-  net::ConnectResult c = net::connect_any(addresses, net::SockType::stream, o.connect_timeout);
-  if (!c.fd) network_failure(c.error, "connect to", c.address);
+  net::ConnectResult c =
+      net::connect_any(addresses, net::SockType::stream, o.connect_timeout, source);
+  if (!c.fd) connect_failure(c, source);
   Diagnostics diag(o.verbose, net::protocol_of(o.transport.type, o.transport.unix_domain),
                    o.timestamps);
   const int fd = c.fd.get();
@@ -235,15 +243,16 @@ class LineReader {
   bool m_eof = false;
 };
 
-ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Address>& addresses) {
+ExitStatus send_datagram(const cli::SendOptions& o, const std::vector<net::Address>& addresses,
+                         const std::optional<net::Address>& source) {
   const auto timeout = o.timeout.value_or(k_datagram_reply_default);
   const bool interactive = !o.words && ::isatty(STDIN_FILENO);
   std::size_t next_address = 0;
   net::ConnectResult c;
   auto connect_next = [&] {
     c = net::connect_any(std::span(addresses).subspan(next_address, 1), net::SockType::datagram,
-                         o.connect_timeout);
-    if (!c.fd) network_failure(c.error, "connect to", c.address);
+                         o.connect_timeout, source);
+    if (!c.fd) connect_failure(c, source);
     ++next_address;
   };
   connect_next();
@@ -315,8 +324,18 @@ ExitStatus run_send(const cli::SendOptions& o) {
       o.transport.unix_domain
           ? std::vector<net::Address>{net::Address::unix_path(o.host)}
           : net::resolve(o.host, o.port, o.transport.family, o.transport.type);
-  if (o.transport.type == net::SockType::stream) return send_stream(o, addresses);
-  return send_datagram(o, addresses);
+  // -s/--source: only the target's addresses of a family the source has can be reached.
+  std::optional<net::Address> source;
+  if (o.source) {
+    std::vector<net::Address> sources =
+        net::resolve_source(o.source->host, o.source->port, o.transport.family, o.transport.type);
+    std::optional<net::SourcedTargets> m = net::match_source(sources, addresses);
+    if (!m) throw net::source_family_error(sources.front());
+    source = m->source;
+    addresses = std::move(m->targets);
+  }
+  if (o.transport.type == net::SockType::stream) return send_stream(o, addresses, source);
+  return send_datagram(o, addresses, source);
 }
 
 }  // namespace sockecho::cmd

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "net/connector.h"
 #include "net/fd.h"
 #include "net/socket.h"
 #include "net/stream.h"
@@ -81,6 +82,15 @@ class Prober::Probe final : public EventLoop::Handler {
 
   void start() { guarded([this] { try_candidate(); }); }
 
+  // Prober::stop: the outcome now, as the timeout would give it, with no other candidate.
+  void cut_short() {
+    if (m_finished) return;
+    m_index = m_spec->candidates.size() - 1;
+    if (m_timer != 0) m_prober.m_loop.cancel_timer(m_timer);
+    m_timer = 0;
+    guarded([this] { timed_out(); });
+  }
+
   void on_events(std::uint32_t events) override {
     if (m_finished) return;
     guarded([&] { handle(events); });
@@ -143,6 +153,7 @@ class Prober::Probe final : public EventLoop::Handler {
     try {
       m_fd = open_socket(a.family(), m_spec->type);
       if (a.family() == AF_UNIX && m_spec->type == SockType::datagram) autobind(m_fd.get());
+      if (m_spec->source) bind_source(m_fd.get(), *m_spec->source);
     } catch (const std::system_error& e) {
       return fail(e.code().value());
     }
@@ -307,6 +318,7 @@ class Prober::Probe final : public EventLoop::Handler {
   void finish(ProbeState state, std::optional<double> rtt_ms) {
     m_outcome.state = state;
     m_outcome.rtt_ms = rtt_ms;
+    if (state == ProbeState::bad_echo) m_outcome.reply = std::move(m_reply);
     release_socket();
     report();
   }
@@ -316,6 +328,9 @@ class Prober::Probe final : public EventLoop::Handler {
     m_timer = 0;
     if (m_registered) m_prober.m_loop.remove(fd());
     m_registered = false;
+    if (m_spec->source && m_spec->source->port() != 0 && m_spec->type == SockType::stream &&
+        fd() >= 0)
+      reset_on_close(fd());
     m_fd.reset();
     if (m_stream) m_stream->close();
     m_stream.reset();
@@ -352,6 +367,7 @@ Prober::~Prober() {
 }
 
 void Prober::submit(std::shared_ptr<const ProbeSpec> spec, EventLoop::TimePoint when, Done done) {
+  if (m_stopped) return;
   // Probes mostly come in time order: appending at the end is then constant time.
   m_queue.emplace_hint(m_queue.end(), when, Job{std::move(spec), std::move(done)});
   pump();
@@ -382,6 +398,19 @@ void Prober::pump() {
       });
     }
   }
+}
+
+void Prober::stop() {
+  m_stopped = true;
+  m_queue.clear();
+  if (m_wakeup != 0) m_loop.cancel_timer(m_wakeup);
+  m_wakeup = 0;
+  // Collected first: each outcome's callback runs inside, and the map must not change
+  // under the loop (finished probes are erased later, through defer).
+  std::vector<Probe*> running;
+  running.reserve(m_probes.size());
+  for (auto& [raw, owned] : m_probes) running.push_back(raw);
+  for (Probe* p : running) p->cut_short();
 }
 
 void Prober::finished(Probe* probe, const ProbeOutcome& outcome, const Done& done) {

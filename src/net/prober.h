@@ -39,6 +39,11 @@ struct ProbeSpec {
   // Streams under --tls: a handshake after the connect, timed apart, within `timeout`.
   std::shared_ptr<const TlsContext> tls{};
   std::string server_name{};  // verified against, and sent as SNI unless an IP literal
+  // -s/--source: the local address each socket is bound to before it connects (port 0: any
+  // port). The candidates must be of its family (cmd/ keeps only those). With a fixed port
+  // a stream probe ends its connection with a reset, leaving no TIME_WAIT behind that
+  // would keep the next probe of the same endpoint from using the port again.
+  std::optional<Address> source{};
 };
 
 struct ProbeOutcome {
@@ -55,6 +60,8 @@ struct ProbeOutcome {
   // Why the stream failed after the handshake, when TLS said (an alert from the peer:
   // "tlsv13 alert certificate required"); the errno alone would be EPROTO.
   std::string failure{};
+  // BADECHO: what came back instead of the expected reply (as much as was read).
+  std::string reply{};
 };
 
 // Runs probes on the loop, at most `concurrency` at once, each started no earlier than
@@ -69,6 +76,10 @@ class Prober {
   // The spec is shared, not copied: one per endpoint, however often it is probed.
   void submit(std::shared_ptr<const ProbeSpec> spec, EventLoop::TimePoint when, Done done);
   std::size_t in_flight() const { return m_in_flight; }
+  // Ends the run now: every probe in flight finishes as if its timeout had passed (no
+  // further candidate is tried) and reports its outcome before this returns; the probes
+  // not started yet, and any submitted later, never start.
+  void stop();
   bool idle() const { return m_in_flight == 0 && m_queue.empty(); }
 
  private:
@@ -86,6 +97,7 @@ class Prober {
   std::size_t m_concurrency;
   std::size_t m_in_flight = 0;
   bool m_pumping = false;
+  bool m_stopped = false;
   std::multimap<EventLoop::TimePoint, Job> m_queue;
   EventLoop::TimerId m_wakeup = 0;
   EventLoop::TimePoint m_wakeup_at{};

@@ -122,6 +122,12 @@ struct ProbeResult {
   std::size_t seq = 0;  // 1-based, with --count
   std::string error;    // strerror of what made it not OPEN, or ""
   std::optional<TlsCheck> tls{};  // under --tls, once connected
+  bool show_seq = false;  // --count: one row per probe, numbered (seq=) as ping numbers them
+  std::optional<double> up_s{};  // --wait: seconds from the start until the endpoint was good
+  // BADECHO: the first bytes that came back instead of the expected reply, and whether
+  // more came than these.
+  std::optional<std::string> reply{};
+  bool reply_truncated = false;
 };
 
 // Every probe of one endpoint, with --count (or the one probe otherwise).

@@ -86,6 +86,14 @@ std::string tls_check_fields(const std::optional<TlsCheck>& t) {
       json_or_null(t->verify));
 }
 
+// Every probe event: up_s (--wait: seconds until the endpoint was good) and got (BADECHO:
+// what came back; the text row's got=), null when there is none. Not "reply": a message's
+// reply is a string, never null.
+std::string probe_event_fields(const ProbeResult& p) {
+  return fmt::format(R"(,"up_s":{},"got":{})", p.up_s ? fmt::format("{:.6f}", *p.up_s) : "null",
+                     p.reply ? json_string(*p.reply) : "null");
+}
+
 // The statistics of a probe_stats object: prefix "" for the round trips, "tls_" for the
 // handshakes. null where nothing came back.
 std::string stats_fields(std::string_view prefix, const RttStats& r) {
@@ -175,7 +183,7 @@ std::string format_json(const Event& event, Clock::time_point time) {
                 R"({},"proto":{},"local":{},"remote":{},"state":{},"rtt_ms":{},"seq":{},"error":{}{}}})",
                 head("probe", time), json_string(e.proto), json_string(e.local),
                 json_string(e.remote), json_string(e.state), ms_or_null(e.rtt_ms), e.seq,
-                json_string(e.error), tls_check_fields(e.tls));
+                json_string(e.error), probe_event_fields(e) + tls_check_fields(e.tls));
           },
           [&](const ProbeStats& e) {
             // The endpoint and its statistics; what one probe saw is in its probe object.

@@ -71,6 +71,31 @@ std::string rtt_and_tls(const ProbeResult& p) {
   return out;
 }
 
+// Always in double quotes, every byte outside printable ASCII as \xNN, '"' and '\' after a
+// backslash: a reply may be any bytes, cut anywhere (even inside a UTF-8 sequence).
+std::string quoted_bytes(std::string_view bytes) {
+  std::string out = "\"";
+  for (char c : bytes) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e)
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", u);
+    else if (c == '"' || c == '\\')
+      out += {'\\', c};
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
+// What a probe row adds after its RTT: the probe's number, the time to come up, the reply.
+std::string probe_extras(const ProbeResult& p) {
+  std::string out;
+  if (p.show_seq) out += fmt::format(" seq={}", p.seq);
+  if (p.up_s) out += " up=" + seconds(*p.up_s);
+  if (p.reply) out += " got=" + quoted_bytes(*p.reply) + (p.reply_truncated ? "..." : "");
+  return out;
+}
+
 std::string tls_stats(const std::optional<RttStats>& t) {
   if (!t || t->received == 0) return "";
   return fmt::format(" tls min/avg/max/stddev={:.3f}/{:.3f}/{:.3f}/{:.3f}ms p50/p90/p99={:.3f}/{:.3f}/{:.3f}ms",
@@ -153,7 +178,7 @@ std::string format_netstat(const Event& event) {
                 e.clients, e.refused, e.rx, e.tx, e.messages, e.errors, seconds(e.seconds));
           },
           [](const ProbeResult& e) {
-            std::string line = probe_columns(e) + rtt_and_tls(e);
+            std::string line = probe_columns(e) + rtt_and_tls(e) + probe_extras(e);
             return e.error.empty() ? line : line + " (" + e.error + ")";
           },
           [](const ProbeStats& e) {

@@ -59,7 +59,7 @@ SCHEMA = {
                       "duration_s": "number"}),
     "probe": _keys({"proto": "string", "local": "string", "remote": "string",
                     "state": "string", "rtt_ms": "number|null", "seq": "integer",
-                    "error": "string"}, _TLS_CHECK),
+                    "error": "string", "up_s": "number|null", "got": "string|null"}, _TLS_CHECK),
     "probe_stats": _keys({"proto": "string", "remote": "string", "state": "string",
                           "sent": "integer", "received": "integer", "loss_percent": "number"},
                          {k: "number|null" for k in _STATS},

@@ -64,7 +64,10 @@ class Row:
 
 
 class Table:
-    """The table output: header, rows, 'NAME resolved to ADDR...' lines, the summary line."""
+    """The table output: header, rows, 'NAME resolved to ADDR...' lines, the summary line.
+
+    Under --count N > 1 a row per probe (with seq=) comes first, as each probe comes back:
+    those are .probes; .rows are the rows per endpoint (the statistics)."""
 
     def __init__(self, test, out: bytes):
         text = out.decode("utf-8", "replace")
@@ -77,6 +80,7 @@ class Table:
         self.summary = kv(lines[-1])
         self.resolved = {}
         self.rows = []
+        self.probes = []
         for line in lines[1:-1]:
             m = re.match(r"^(\S+) resolved to (.+)$", line)
             if m:
@@ -87,7 +91,11 @@ class Table:
             test.assertGreaterEqual(len(row.fields), 5, f"row has fewer than 5 columns: {line!r}")
             test.assertIn(row.proto, PROTOS, f"Proto column of {line!r}")
             test.assertIn(row.state, STATES, f"State column of {line!r}")
-            self.rows.append(row)
+            if "seq" in kv(line):
+                test.assertFalse(self.rows, f"a probe's row after the rows per endpoint: {text!r}")
+                self.probes.append(row)
+            else:
+                self.rows.append(row)
 
     def by_port(self):
         return {r.port: r for r in self.rows}
@@ -425,6 +433,34 @@ class ProbeEcho(ProbeCase):
         _, t = self.probe_table("--expect", "nope", f"127.0.0.1:{upper_srv.port}", rc=1)
         self.assertEqual([r.state for r in t.rows], ["BADECHO"], t.text)
 
+    def test_badecho_shows_the_reply(self):
+        srv = self.server("--mode", "echo")
+        _, t = self.probe_table("--echo", "--payload", 'a "b"\x01\\', f"127.0.0.1:{srv.port}", rc=1)
+        self.assertEqual([r.state for r in t.rows], ["BADECHO"], t.text)
+        self.assertTrue(t.rows[0].line.endswith(r' got="a \"b\"\x01\\"'), t.text)
+        # Long replies: the first 64 bytes, then "..."
+        _, t = self.probe_table("--echo", "--payload", "x" * 100, f"127.0.0.1:{srv.port}", rc=1)
+        self.assertTrue(t.rows[0].line.endswith(' got="' + "x" * 64 + '"...'), t.text)
+        _, objs = self.probe_json("--echo", "--payload", "hi\n", f"127.0.0.1:{srv.port}", rc=1)
+        self.assertEqual([(o["state"], o["got"]) for o in objs if o.get("event") == "probe"],
+                         [("BADECHO", "hi\n")], objs)
+        # Only BADECHO shows a reply
+        good = self.server()
+        _, objs = self.probe_json("--echo", f"127.0.0.1:{good.port}", rc=0)
+        self.assertEqual([(o["state"], o["got"], o["up_s"]) for o in objs if o.get("event") == "probe"],
+                         [("OPEN", None, None)], objs)
+
+    def test_expect_alone_turns_the_echo_check_on(self):
+        with SilentTcpListener() as lst:
+            _, t = self.probe_table("--expect", "PONG", "-w", "300ms", f"127.0.0.1:{lst.port}", rc=1)
+            deadline = time.monotonic() + T
+            while lst.data != b"probe" and time.monotonic() < deadline:
+                time.sleep(0.01)  # the listener's thread reads what the probe sent
+            self.assertEqual(bytes(lst.data), b"probe", "--expect sent no payload: no echo check")
+        self.assertEqual([r.state for r in t.rows], ["NOECHO"], t.text)
+        rc, out, err = self.probe("--help")
+        self.assertIn(b"(implies --echo)", out)
+
     def test_echo_mixed(self):
         good, bad = self.server(), self.server("--mode", "echo")
         _, t = self.probe_table("--echo", f"127.0.0.1:{good.port},{bad.port}", rc=1)
@@ -646,6 +682,14 @@ class ProbeUsage(ProbeCase):
             with self.subTest(args=args):
                 self.check(*args)
 
+    def test_wait_usage_errors(self):
+        for args in (["--wait", "5s", "--count", "2", "127.0.0.1:80"],
+                     ["-c", "1", "--wait", "5s", "127.0.0.1:80"],
+                     ["--wait", "0", "127.0.0.1:80"], ["--wait", "soon", "127.0.0.1:80"],
+                     ["--wait", "5s", "--interval", "0", "127.0.0.1:80"]):
+            with self.subTest(args=args):
+                self.check(*args)
+
     def test_nothing_sent_on_a_usage_error(self):
         lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(lst.close)
@@ -654,6 +698,7 @@ class ProbeUsage(ProbeCase):
         port = lst.getsockname()[1]
         self.check(f"127.0.0.1:{port}", "127.0.0.1:80,70000")
         self.check(f"127.0.0.1:{port}", "127.0.0.1:90-80")
+        self.check("--wait", "5s", "-c", "3", f"127.0.0.1:{port}")
         self.assertTrue(no_pending_connection(lst), "probe connected before reporting a usage error")
 
 

@@ -613,7 +613,11 @@ class ProbeTls(TlsCase):
         args = ("--cafile", self.certs.ca, "--warn-expiry", "40d", "--count", "3", "-i", "50ms")
         code, out, err = self.probe(srv.port, *args)
         self.assertEqual((code, err), (1, b""), out)
-        rows = [l for l in out.decode().splitlines()[1:] if not l.startswith("summary ")]
+        lines = [l for l in out.decode().splitlines()[1:] if not l.startswith("summary ")]
+        # A row per probe as it comes back (seq=N), then the statistics of the endpoint.
+        probes = [l for l in lines if " seq=" in l]
+        self.assertEqual([l.split()[3] for l in probes], ["EXPIRING"] * 3, out)
+        rows = [l for l in lines if " seq=" not in l]
         self.assertEqual(len(rows), 1, out)
         self.assertEqual(rows[0].split()[3], "EXPIRING", out)
         self.assertIn(" sent=3 recv=3 loss=0.0% ", rows[0])
@@ -639,6 +643,26 @@ class ProbeTls(TlsCase):
         self.assertEqual(row.error, "", row.line)
         row = self.probe_row(srv.port, "--cafile", self.certs.ca, host="localhost", rc=0)
         self.assertEqual((row.state, row.extras["verify"]), ("OPEN", "ok"), row.line)
+
+    def test_wait_is_up_only_when_the_handshake_and_verification_pass(self):
+        srv = self.tls_server()
+        bad = self.tls_server(self.certs.self_signed)
+        # The two endpoints in one run: the good chain comes up at once, the self-signed one
+        # never does (its last state, BADTLS, comes at the end of the 1 s wait).
+        t0 = time.monotonic()
+        code, out, err = self.probe(srv.port, "--cafile", self.certs.ca, "--wait", "1s",
+                                    f"127.0.0.1:{bad.port}")
+        took = time.monotonic() - t0
+        self.assertEqual((code, err), (1, b""), out)
+        lines = [l for l in out.decode().splitlines()[1:] if not l.startswith("summary ")]
+        self.assertEqual([(Row(l).state, "up=" in l) for l in lines],
+                         [("OPEN", True), ("BADTLS", False)], out)
+        self.assertIn(f"127.0.0.1:{srv.port}", lines[0])
+        self.assertEqual(Row(lines[1]).extras["verify"], "self-signed certificate", out)
+        self.assertLess(took, 1.1 + 0.5, out)
+        obj = self.probe_obj(srv.port, "--cafile", self.certs.ca, "--wait", "5s", rc=0)
+        self.assertEqual((obj["state"], obj["verify"]), ("OPEN", "ok"), obj)
+        self.assertIsInstance(obj["up_s"], float, obj)
 
     def test_verification_failures(self):
         for leaf, why in ((self.certs.self_signed, "self-signed certificate"),

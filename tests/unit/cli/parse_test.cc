@@ -500,3 +500,69 @@ TEST_CASE("cli::parse lists the TLS flags in each subcommand's help") {
   CHECK(help("send").find("--warn-expiry") == std::string::npos);
   CHECK(help("serve").find("--servername") == std::string::npos);
 }
+
+TEST_CASE("cli::parse reads probe --wait, with a shorter default --interval") {
+  using namespace std::chrono_literals;
+  ProbeOptions o = probe({"probe", "--wait", "30s", "db:5432"});
+  CHECK(o.wait == 30s);
+  CHECK(o.interval == 250ms);
+  CHECK(o.count == 1);
+  CHECK(probe({"probe", "--interval", "2s", "--wait", "1m", "h:1"}).interval == 2s);  // given: it wins
+  CHECK(probe({"probe", "h:1"}).interval == 1s);
+  CHECK_FALSE(probe({"probe", "h:1"}).wait.has_value());
+  CHECK(usage_error({"probe", "--wait", "5s", "--count", "3", "h:1"}) ==
+        "--wait: does not go with --count (it probes until each endpoint is up)");
+  CHECK(usage_error({"probe", "-c", "1", "--wait", "5s", "h:1"}) ==
+        "--wait: does not go with --count (it probes until each endpoint is up)");
+  CHECK(usage_error({"probe", "--wait", "0", "h:1"}) == "--wait '0': must be more than 0");
+  CHECK(usage_error({"probe", "--wait", "soon", "h:1"}).rfind("--wait 'soon': ", 0) == 0);
+  CHECK(usage_error({"probe", "--wait", "5s", "-i", "0", "h:1"}) ==
+        "--interval: must be more than 0 with --wait");
+}
+
+TEST_CASE("cli::parse: --expect implies --echo, and says so in --help") {
+  ProbeOptions o = probe({"probe", "--expect", "PONG", "h:1"});
+  CHECK(o.echo);
+  CHECK(o.expect == "PONG");
+  CHECK_FALSE(probe({"probe", "h:1"}).echo);
+  std::string help = std::get<HelpRequest>(parse_args({"help", "probe"})).text;
+  CHECK(help.find("(implies --echo)") != std::string::npos);
+}
+
+TEST_CASE("cli::parse reads -s/--source for send and probe") {
+  SendOptions s = send({"send", "-s", "127.0.0.2", "127.0.0.1:80"});
+  REQUIRE(s.source.has_value());
+  CHECK(s.source->host == "127.0.0.2");
+  CHECK(s.source->port == 0);
+  s = send({"send", "--source", "[::1]:5000", "[::1]:80"});
+  CHECK((s.source->host == "::1" && s.source->port == 5000));
+  s = send({"send", "--udp", "--source=::1", "localhost:53"});  // a bare IPv6 address takes no port
+  CHECK((s.source->host == "::1" && s.source->port == 0));
+  CHECK_FALSE(send({"send", "h:1"}).source.has_value());
+  ProbeOptions p = probe({"probe", "-s", "127.0.0.3:5000", "127.0.0.1:80"});
+  CHECK((p.source->host == "127.0.0.3" && p.source->port == 5000));
+  p = probe({"probe", "-s", "localhost", "127.0.0.1:80-90", "h:22"});  // any port: many endpoints
+  CHECK(p.source->host == "localhost");
+}
+
+TEST_CASE("cli::parse refuses a --source that cannot work") {
+  CHECK(usage_error({"send", "-s", "::1", "127.0.0.1:80"}) ==
+        "--source '::1': an IPv6 address, and TARGET '127.0.0.1:80' is IPv4");
+  CHECK(usage_error({"probe", "-s", "127.0.0.2", "h:1", "[::1]:80"}) ==
+        "--source '127.0.0.2': an IPv4 address, and TARGET '[::1]:80' is IPv6");
+  CHECK(usage_error({"send", "-s", "::ffff:127.0.0.2", "127.0.0.1:80"}) ==
+        "--source '::ffff:127.0.0.2': an IPv6 address, and TARGET '127.0.0.1:80' is IPv4");
+  CHECK(usage_error({"send", "-6", "-s", "127.0.0.2", "h:80"}) ==
+        "--source '127.0.0.2': an IPv4 address, and -6 is IPv6 only");
+  CHECK(usage_error({"send", "--unix", "-s", "127.0.0.2", "/tmp/s"}) ==
+        "--source '127.0.0.2': does not go with --unix (a path has no local address)");
+  CHECK(usage_error({"probe", "--unix", "-s", "x", "/tmp/s"}) ==
+        "--source 'x': does not go with --unix (a path has no local address)");
+  CHECK(usage_error({"send", "-s", "127.0.0.2:99999", "h:80"}).rfind("--source '127.0.0.2:99999': ", 0) == 0);
+  CHECK(usage_error({"send", "-s", "", "h:80"}).rfind("--source '': ", 0) == 0);
+  const std::string fixed =
+      "--source: a fixed local port serves one endpoint at a time; probe one port, or leave the "
+      "port out";
+  CHECK(usage_error({"probe", "-s", "127.0.0.3:5000", "127.0.0.1:80,81"}) == fixed);
+  CHECK(usage_error({"probe", "-s", "127.0.0.3:5000", "127.0.0.1:80", "127.0.0.1:81"}) == fixed);
+}

@@ -157,3 +157,42 @@ TEST_CASE("net::connect_any reports socket and poll failures as its error") {
 }
 
 #endif  // SOCKECHO_FAULTS
+
+TEST_CASE("net::match_source pairs a source with the target addresses of its family") {
+  Address v4 = resolve("127.0.0.2", 0, Family::v4, SockType::stream).front();
+  Address v6 = resolve("::1", 0, Family::v6, SockType::stream).front();
+  Address t4 = loopback4(80);
+  Address t6 = resolve("::1", 80, Family::v6, SockType::stream).front();
+  std::vector<Address> both{t6, t4};
+  auto m = match_source(std::vector<Address>{v4}, both);
+  REQUIRE(m.has_value());
+  CHECK(m->source == v4);
+  CHECK(m->targets == std::vector<Address>{t4});
+  // The target's order decides when the source has both families.
+  m = match_source(std::vector<Address>{v4, v6}, both);
+  REQUIRE(m.has_value());
+  CHECK(m->source == v6);
+  CHECK(m->targets == std::vector<Address>{t6});
+  CHECK_FALSE(match_source(std::vector<Address>{v6}, std::vector<Address>{t4}).has_value());
+  CHECK(std::string(source_family_error(v6).what()) ==
+        "bind to [::1]: an IPv6 address, and the target has no IPv6 address");
+}
+
+TEST_CASE("net::connect_any binds to the source first") {
+  Listener l = listening();
+  Address source = resolve("127.0.0.2", 0, Family::v4, SockType::stream).front();
+  std::vector<Address> addresses{l.address};
+  ConnectResult r = connect_any(addresses, SockType::stream, 5s, source);
+  REQUIRE(r.fd);
+  CHECK(Address::local_of(r.fd.get()).host() == "127.0.0.2");
+  // An address this host does not have: a failed bind, not a failed connect.
+  Address elsewhere = resolve("192.0.2.1", 0, Family::v4, SockType::stream).front();
+  r = connect_any(addresses, SockType::stream, 5s, elsewhere);
+  CHECK_FALSE(r.fd);
+  CHECK(r.bind_failed);
+  CHECK(r.error == EADDRNOTAVAIL);
+  CHECK_THROWS_WITH(check_source(elsewhere, SockType::stream),
+                    "bind to 192.0.2.1: Cannot assign requested address");
+  CHECK(source_name(resolve("127.0.0.3", 5000, Family::v4, SockType::stream).front()) ==
+        "127.0.0.3:5000");
+}

@@ -1,5 +1,6 @@
 #include "net/prober.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
@@ -144,6 +145,80 @@ TEST_CASE("net::Prober keeps at most `concurrency` probes in flight") {
   loop.run();
   CHECK(done == 20);  // no one answers the echo: each ends by its timeout, 3 at a time
   CHECK(max_in_flight <= 3);
+}
+
+TEST_CASE("net::Prober reports what came back instead of the expected echo") {
+  Run r;
+  ServiceOptions echo_options;
+  echo_options.mode = Mode::echo;
+  auto listener = std::make_shared<Fd>(open_listener(loopback(0), SockType::stream, ListenOptions{}));
+  std::uint16_t port = Address::local_of(listener->get()).port();
+  StreamServer echo(r.loop, std::move(listener), 16, echo_options, nullptr);
+  echo.start();
+  r.probe(ProbeSpec{{loopback(port)}, SockType::stream, 2s, true, "probe", "PROBE"});
+  r.run();
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].state == ProbeState::bad_echo);
+  CHECK(r.outcomes[0].reply == "probe");
+}
+
+TEST_CASE("net::Prober::stop ends the probes in flight at once and starts no more") {
+  // Nobody accepts here: the connect succeeds (the kernel queues it), the echo never comes.
+  Fd silent = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t silent_port = Address::local_of(silent.get()).port();
+  // A full accept queue drops SYNs: a connect here hangs.
+  Fd full = open_listener(loopback(0), SockType::stream, ListenOptions{0, false, false});
+  std::uint16_t full_port = Address::local_of(full.get()).port();
+  Fd filler = open_socket(AF_INET, SockType::stream);
+  Address f = loopback(full_port);
+  ::connect(filler.get(), f.get(), f.size());  // takes the one place in the queue
+  pollfd p{filler.get(), POLLOUT, 0};
+  REQUIRE(::poll(&p, 1, 2000) == 1);
+
+  EventLoop loop;
+  Prober prober(loop, 8);
+  std::vector<ProbeOutcome> outcomes;
+  auto echo = std::make_shared<const ProbeSpec>(
+      ProbeSpec{{loopback(silent_port)}, SockType::stream, 30s, true, "probe", "PROBE"});
+  // Two candidates: a timeout would try the second; stop does not.
+  auto hang = std::make_shared<const ProbeSpec>(
+      ProbeSpec{{loopback(full_port), loopback(silent_port)}, SockType::stream, 30s, false, "", ""});
+  auto record = [&](const ProbeOutcome& o) { outcomes.push_back(o); };
+  prober.submit(echo, EventLoop::Clock::now(), record);
+  prober.submit(hang, EventLoop::Clock::now(), record);
+  prober.submit(echo, EventLoop::Clock::now() + 20s, record);  // not due before the stop
+  const auto t0 = EventLoop::Clock::now();
+  loop.add_timer(200ms, [&] {
+    prober.stop();
+    CHECK(outcomes.size() == 2);  // reported inside stop
+    prober.submit(echo, EventLoop::Clock::now(), record);  // after stop: never started
+    loop.stop();
+  });
+  loop.add_timer(10s, [&] { loop.stop(); });
+  loop.run();
+  CHECK(EventLoop::Clock::now() - t0 < 5s);
+  REQUIRE(outcomes.size() == 2);
+  for (const ProbeOutcome& o : outcomes) {
+    CHECK(o.error == ETIMEDOUT);  // as the timeout would have said
+    if (o.remote.port() == silent_port) CHECK(o.state == ProbeState::no_echo);
+    else CHECK((o.state == ProbeState::filtered && o.remote.port() == full_port));
+  }
+  CHECK(prober.idle());
+}
+
+TEST_CASE("net::Prober connects from the source address") {
+  Fd listener = open_listener(loopback(0), SockType::stream, ListenOptions{});
+  std::uint16_t port = Address::local_of(listener.get()).port();
+  Address any_port = resolve("127.0.0.2", 0, Family::v4, SockType::stream).front();
+  Run r;
+  ProbeSpec spec{{loopback(port)}, SockType::stream, 2s, false, "", ""};
+  spec.source = any_port;
+  r.probe(spec);
+  r.run();
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].state == ProbeState::open);
+  CHECK(r.outcomes[0].local.host() == "127.0.0.2");
+  CHECK(r.outcomes[0].local.port() != 0);
 }
 
 #ifdef SOCKECHO_FAULTS

@@ -286,7 +286,7 @@ TEST_CASE("report::format_json gives a message's exact bytes in base64 beside th
 TEST_CASE("report::format_json writes probe results, stats and summary") {
   ProbeResult r{"udp", "*", "127.0.0.1:53", "OPEN|FILTERED", std::nullopt, 2, ""};
   CHECK(format_json(r, at()) ==
-        R"({"event":"probe","time":"2026-12-03T16:34:17.123456Z","proto":"udp","local":"*","remote":"127.0.0.1:53","state":"OPEN|FILTERED","rtt_ms":null,"seq":2,"error":""})");
+        R"({"event":"probe","time":"2026-12-03T16:34:17.123456Z","proto":"udp","local":"*","remote":"127.0.0.1:53","state":"OPEN|FILTERED","rtt_ms":null,"seq":2,"error":"","up_s":null,"got":null})");
   RttStats lost{2, 0, 100, 0, 0, 0, 0, 0, 0, 0};
   // The endpoint and its statistics only: no one probe's local, rtt_ms, seq or error.
   CHECK(format_json(ProbeStats{r, lost}, at()) ==
@@ -343,14 +343,17 @@ TEST_CASE("report::format_json: every event has its documented keys, each of one
               {"messages", "integer"}, {"errors", "integer"}, {"duration_s", "number"}}})},
       {open, "probe",
        join({{{"proto", "string"}, {"local", "string"}, {"remote", "string"}, {"state", "string"},
-              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"}}})},
+              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"},
+              {"up_s", "number|null"}, {"got", "string|null"}}})},
       {tls_probe, "probe",
        join({{{"proto", "string"}, {"local", "string"}, {"remote", "string"}, {"state", "string"},
-              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"}},
+              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"},
+              {"up_s", "number|null"}, {"got", "string|null"}},
              k_tls_check})},
       {no_certificate, "probe",
        join({{{"proto", "string"}, {"local", "string"}, {"remote", "string"}, {"state", "string"},
-              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"}},
+              {"rtt_ms", "number|null"}, {"seq", "integer"}, {"error", "string"},
+              {"up_s", "number|null"}, {"got", "string|null"}},
              k_tls_check})},
       {ProbeStats{tls_probe, answered}, "probe_stats",
        join({{{"proto", "string"}, {"remote", "string"}, {"state", "string"}, {"sent", "integer"},
@@ -382,4 +385,16 @@ TEST_CASE("report::format_json: a certificate's keys are null without a certific
   CHECK(format_json(p, at()).find(
             R"("tls_ms":null,"tls_version":null,"cipher":null,"alpn":null,"subject":null,"issuer":null,"san":null,"not_before":null,"not_after":null,"days_left":null,"sha256":null,"verify":"handshake timed out"})") !=
         std::string::npos);
+}
+
+TEST_CASE("report::format_json gives every probe event up_s and got") {
+  ProbeResult r{"tcp", "127.0.0.1:2", "127.0.0.1:1", "OPEN", 0.5, 4, ""};
+  r.up_s = 1.25;
+  CHECK(format_json(r, at()).ends_with(R"("seq":4,"error":"","up_s":1.250000,"got":null})"));
+  ProbeResult bad{"tcp", "127.0.0.1:2", "127.0.0.1:1", "BADECHO", 0.5, 1, ""};
+  bad.reply = std::string("pr\"obe\n\x01", 8);
+  CHECK(format_json(bad, at()).ends_with(R"("up_s":null,"got":"pr\"obe\n\u0001"})"));
+  // probe_stats keeps its keys: the reply and the time to come up belong to one probe.
+  RttStats lost{1, 0, 100, 0, 0, 0, 0, 0, 0, 0};
+  CHECK(format_json(ProbeStats{bad, lost}, at()).find("got") == std::string::npos);
 }

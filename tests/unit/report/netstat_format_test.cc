@@ -137,3 +137,27 @@ TEST_CASE("report::format_netstat summarises a probe run") {
         "localhost resolved to 127.0.0.1 ::1\n"
         "summary endpoints=3 open=1 closed=2 filtered=0 unreachable=0 badecho=1 time=0.012s");
 }
+
+TEST_CASE("report::format_netstat numbers a probe row under --count and times it under --wait") {
+  ProbeResult r{"tcp", "127.0.0.1:40312", "127.0.0.1:48763", "OPEN", 0.101, 3, ""};
+  r.show_seq = true;
+  CHECK(format_netstat(r) == "tcp   127.0.0.1:40312         127.0.0.1:48763         OPEN         0.101ms seq=3");
+  ProbeResult closed{"tcp", "*", "127.0.0.1:1", "CLOSED", std::nullopt, 2, "Connection refused"};
+  closed.show_seq = true;
+  CHECK(format_netstat(closed).ends_with("CLOSED       - seq=2 (Connection refused)"));
+  ProbeResult up{"tcp", "127.0.0.1:40312", "127.0.0.1:48763", "OPEN", 0.101, 7, ""};
+  up.up_s = 1.5004;
+  CHECK(format_netstat(up).ends_with("OPEN         0.101ms up=1.500s"));
+}
+
+TEST_CASE("report::format_netstat shows a BADECHO reply quoted, escaped and cut") {
+  ProbeResult r{"tcp", "127.0.0.1:40312", "127.0.0.1:48763", "BADECHO", 0.2, 1, ""};
+  r.reply = std::string("pro\"be\\\r\n\0\x7f\xc3\xa9", 13);
+  CHECK(format_netstat(r).ends_with(R"(0.200ms got="pro\"be\\\x0d\x0a\x00\x7f\xc3\xa9")"));
+  r.reply = "probe";
+  r.reply_truncated = true;
+  CHECK(format_netstat(r).ends_with(R"(got="probe"...)"));
+  r.reply = "";
+  r.reply_truncated = false;
+  CHECK(format_netstat(r).ends_with(R"(got="")"));
+}
