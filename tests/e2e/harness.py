@@ -729,6 +729,19 @@ def claim_port_in_other_family(test, srv, host):
             pass
 
 
+def tcp_queues(local_port, remote_port):
+    """(tx_queue, rx_queue) of the 127.0.0.1 TCP socket local_port -> remote_port, from
+    /proc/net/tcp: bytes written but not yet taken by the peer, and bytes not yet read."""
+    want = (f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}")
+    with open("/proc/net/tcp") as f:
+        for row in f.read().splitlines()[1:]:
+            fl = row.split()
+            if (fl[1], fl[2]) == want:
+                tx, rx = fl[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    raise AssertionError(f"no TCP socket 127.0.0.1:{local_port} -> {remote_port}")
+
+
 def rss_kib(pid) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

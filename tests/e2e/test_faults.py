@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from harness import (E2E, MiB, SOCKECHO, T, Server, Stream, _kill_and_reap, connect, fd_count,
+from harness import (E2E, tcp_queues, MiB, SOCKECHO, T, Server, Stream, _kill_and_reap, connect, fd_count,
                      first_difference, ipv6_available, kv, no_pending_connection,
                      no_pending_datagram, one_error_line, payload, pump, recv_exact,
                      require_binary, require_tool, rss_kib, run_timed, upper)
@@ -48,19 +48,6 @@ def vm_hwm_kib(pid) -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     raise AssertionError("no VmHWM")
-
-
-def tcp_queues(local_port, remote_port):
-    """(tx_queue, rx_queue) of the 127.0.0.1 TCP socket local_port -> remote_port, from
-    /proc/net/tcp: bytes written but not yet taken by the peer, and bytes not yet read."""
-    want = (f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}")
-    with open("/proc/net/tcp") as f:
-        for row in f.read().splitlines()[1:]:
-            fl = row.split()
-            if (fl[1], fl[2]) == want:
-                tx, rx = fl[4].split(":")
-                return int(tx, 16), int(rx, 16)
-    raise AssertionError(f"no TCP socket 127.0.0.1:{local_port} -> {remote_port}")
 
 
 def rst_close(sock):

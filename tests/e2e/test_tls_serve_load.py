@@ -17,7 +17,7 @@ import socket
 import time
 import unittest
 
-from harness import (E2E, MiB, T, _socket_inodes, fd_count, fiu_enable, payload,
+from harness import (E2E, tcp_queues, MiB, T, _socket_inodes, fd_count, fiu_enable, payload,
                      recv_to_eof, require_binary, run_timed, SOCKECHO, upper)
 from tls_peers import RoundTripper, TlsConn, drive, fingerprint, listen_fingerprint
 
@@ -44,18 +44,6 @@ def closed_without_a_byte(sock, timeout=T) -> bool:
         return recv_to_eof(sock, timeout) == b""
     except ConnectionResetError:
         return True
-
-
-def tcp_queues(local_port, remote_port):
-    """(tx_queue, rx_queue) of the 127.0.0.1 TCP socket local_port -> remote_port."""
-    want = (f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}")
-    with open("/proc/net/tcp") as f:
-        for row in f.read().splitlines()[1:]:
-            fl = row.split()
-            if (fl[1], fl[2]) == want:
-                tx, rx = fl[4].split(":")
-                return int(tx, 16), int(rx, 16)
-    raise AssertionError(f"no TCP socket 127.0.0.1:{local_port} -> {remote_port}")
 
 
 class TlsLoad(E2E):
